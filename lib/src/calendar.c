@@ -1,0 +1,2 @@
+/* calendar.c - stub */
+typedef int rollcall_stub_t;

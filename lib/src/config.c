@@ -1,0 +1,2 @@
+/* config.c - stub, being written. */
+typedef int rollcall_stub_t;

@@ -1,0 +1,5 @@
+/* ingest main - stub. */
+int main(void)
+{
+    return 0;
+}

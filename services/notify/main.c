@@ -1,0 +1,5 @@
+/* notify main - stub. */
+int main(void)
+{
+    return 0;
+}

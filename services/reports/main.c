@@ -1,0 +1,5 @@
+/* reports main - stub. */
+int main(void)
+{
+    return 0;
+}

@@ -1,0 +1,5 @@
+/* rules main - stub. */
+int main(void)
+{
+    return 0;
+}
