@@ -36,7 +36,7 @@ static inline calendar_t *fx_calendar(void)
     for (size_t i = 0; i < sizeof terms / sizeof *terms; i++)
         calendar_add_term(cal, fx_date(terms[i][0]), fx_date(terms[i][1]));
     for (size_t i = 0; i < sizeof closures / sizeof *closures; i++) {
-        unsigned mask = closures[i][2][0] == 'A' ? SESS_ALL
+        unsigned mask = closures[i][2][0] == 'A'   ? SESS_ALL
                         : closures[i][2][0] == 'P' ? SESS_PM
                                                    : SESS_AM;
         calendar_add_closure(cal, fx_date(closures[i][0]), fx_date(closures[i][1]), mask);

@@ -49,8 +49,8 @@ Test(codes, table_is_complete)
 
 Test(codes, rejects_everything_else)
 {
-    const char *bad[] = {"", "A", "F", "H", "J", "Y", "Y8", "Y0", "C3", "J2", "l", "n", "//",
-                         "NN", "N ", " N", "0", "*", "-", "LL", "\\\\", "C12"};
+    const char *bad[] = {"",  "A",  "F",  "H",  "J",  "Y", "Y8", "Y0", "C3", "J2",   "l",
+                         "n", "//", "NN", "N ", " N", "0", "*",  "-",  "LL", "\\\\", "C12"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         att_code_t c;
         cr_assert_eq(code_parse(bad[i], strlen(bad[i]), &c), RC_EINVAL, "'%s'", bad[i]);

@@ -91,15 +91,19 @@ Test(date, iso_instants)
 Test(date, iso_rejects)
 {
     rc_time_t t;
-    const char *bad_shape[] = {"2026-09-07T08:41:00", "2026-09-07 08:41", "2026-09-07T8:41:00Z",
-                               "2026-09-07T08:41:00+0100", "2026-09-07T08:41:00.Z",
-                               "2026-09-07T08:41:00Zjunk", ""};
+    const char *bad_shape[] = {"2026-09-07T08:41:00",
+                               "2026-09-07 08:41",
+                               "2026-09-07T8:41:00Z",
+                               "2026-09-07T08:41:00+0100",
+                               "2026-09-07T08:41:00.Z",
+                               "2026-09-07T08:41:00Zjunk",
+                               ""};
     for (size_t i = 0; i < sizeof bad_shape / sizeof *bad_shape; i++)
-        cr_assert_eq(time_parse_iso(bad_shape[i], strlen(bad_shape[i]), &t, NULL), RC_EPARSE,
-                     "%s", bad_shape[i]);
+        cr_assert_eq(time_parse_iso(bad_shape[i], strlen(bad_shape[i]), &t, NULL), RC_EPARSE, "%s",
+                     bad_shape[i]);
     const char *bad_value[] = {"2026-02-30T08:00:00Z", "2026-09-07T24:00:00Z",
                                "2026-09-07T08:60:00Z", "2026-09-07T08:00:00+15:00"};
     for (size_t i = 0; i < sizeof bad_value / sizeof *bad_value; i++)
-        cr_assert_eq(time_parse_iso(bad_value[i], strlen(bad_value[i]), &t, NULL), RC_EINVAL,
-                     "%s", bad_value[i]);
+        cr_assert_eq(time_parse_iso(bad_value[i], strlen(bad_value[i]), &t, NULL), RC_EINVAL, "%s",
+                     bad_value[i]);
 }

@@ -22,7 +22,10 @@ TestSuite(metrics, .init = setup, .fini = teardown);
 
 static mark_t mk(const char *date, session_t s, const char *code, int64_t recorded)
 {
-    mark_t m = {.urn = "100001", .upn = "B801200005001", .date = D(date), .session = s,
+    mark_t m = {.urn = "100001",
+                .upn = "B801200005001",
+                .date = D(date),
+                .session = s,
                 .recorded_at = recorded};
     cr_assert_eq(code_parse(code, strlen(code), &m.code), RC_OK, "%s", code);
     return m;
@@ -69,7 +72,9 @@ Test(metrics, counts_by_category)
 
 Test(metrics, pa_and_sa_boundaries)
 {
-    metrics_t m = {.possible_sessions = 100, .attended_sessions = 90, .authorised_absences = 6,
+    metrics_t m = {.possible_sessions = 100,
+                   .attended_sessions = 90,
+                   .authorised_absences = 6,
                    .unauthorised_absences = 4};
     cr_assert(metrics_is_persistent(&m)); /* exactly 10% */
     cr_assert(!metrics_is_severe(&m));
@@ -168,8 +173,10 @@ Test(metrics, unexplained_days_run)
     cr_assert_eq(apply_all(amended, 10, D("2026-01-20")).consecutive_unexplained_days, 2);
     /* Across the February half term the run continues. */
     mark_t ht[] = {
-        mk("2026-02-13", SESSION_AM, "N", 1), mk("2026-02-13", SESSION_PM, "N", 1),
-        mk("2026-02-23", SESSION_AM, "N", 1), mk("2026-02-23", SESSION_PM, "N", 1),
+        mk("2026-02-13", SESSION_AM, "N", 1),
+        mk("2026-02-13", SESSION_PM, "N", 1),
+        mk("2026-02-23", SESSION_AM, "N", 1),
+        mk("2026-02-23", SESSION_PM, "N", 1),
     };
     cr_assert_eq(apply_all(ht, 4, D("2026-02-23")).consecutive_unexplained_days, 2);
 }
@@ -232,7 +239,9 @@ Test(metrics, incremental_equals_recompute_10000_streams, .timeout = 300)
             for (unsigned ss = 0; ss < 2; ss++) {
                 if (!(open & SESS_BIT(ss)) || rnd(8) == 0)
                     continue; /* some sessions never arrive */
-                mark_t m = {.urn = "100001", .upn = "B801200005001", .date = d,
+                mark_t m = {.urn = "100001",
+                            .upn = "B801200005001",
+                            .date = d,
                             .session = (session_t)ss,
                             .code = run_n && rnd(20) ? CODE_N : random_code(),
                             .minutes_late = (uint16_t)rnd(3),

@@ -13,7 +13,7 @@ typedef struct {
 struct calendar {
     span_t *terms, *closures;
     size_t nterms, nclosures;
-    rc_date_t lo, hi; /* days held in open[], RC_DATE_NONE when no terms */
+    rc_date_t lo, hi;    /* days held in open[], RC_DATE_NONE when no terms */
     unsigned char *open; /* open[d - lo] = SESS_* bits open on day d */
 };
 

@@ -7,23 +7,23 @@ static const struct {
     const char *str;
     code_category_t cat;
 } table[CODE__COUNT] = {
-    [CODE_PRESENT_AM] = {"/", CAT_PRESENT},   [CODE_PRESENT_PM] = {"\\", CAT_PRESENT},
-    [CODE_L] = {"L", CAT_PRESENT},            [CODE_K] = {"K", CAT_APPROVED},
-    [CODE_V] = {"V", CAT_APPROVED},           [CODE_P] = {"P", CAT_APPROVED},
-    [CODE_W] = {"W", CAT_APPROVED},           [CODE_B] = {"B", CAT_APPROVED},
-    [CODE_C] = {"C", CAT_AUTHORISED},         [CODE_C1] = {"C1", CAT_AUTHORISED},
-    [CODE_C2] = {"C2", CAT_AUTHORISED},       [CODE_E] = {"E", CAT_AUTHORISED},
-    [CODE_I] = {"I", CAT_AUTHORISED},         [CODE_J1] = {"J1", CAT_AUTHORISED},
-    [CODE_M] = {"M", CAT_AUTHORISED},         [CODE_R] = {"R", CAT_AUTHORISED},
-    [CODE_S] = {"S", CAT_AUTHORISED},         [CODE_T] = {"T", CAT_AUTHORISED},
-    [CODE_G] = {"G", CAT_UNAUTHORISED},       [CODE_N] = {"N", CAT_UNAUTHORISED},
-    [CODE_O] = {"O", CAT_UNAUTHORISED},       [CODE_U] = {"U", CAT_UNAUTHORISED},
-    [CODE_D] = {"D", CAT_DUAL_REGISTERED},    [CODE_Q] = {"Q", CAT_EXCEPTIONAL},
-    [CODE_Y1] = {"Y1", CAT_EXCEPTIONAL},      [CODE_Y2] = {"Y2", CAT_EXCEPTIONAL},
-    [CODE_Y3] = {"Y3", CAT_EXCEPTIONAL},      [CODE_Y4] = {"Y4", CAT_EXCEPTIONAL},
-    [CODE_Y5] = {"Y5", CAT_EXCEPTIONAL},      [CODE_Y6] = {"Y6", CAT_EXCEPTIONAL},
-    [CODE_Y7] = {"Y7", CAT_EXCEPTIONAL},      [CODE_X] = {"X", CAT_ADMINISTRATIVE},
-    [CODE_Z] = {"Z", CAT_ADMINISTRATIVE},     [CODE_HASH] = {"#", CAT_ADMINISTRATIVE},
+    [CODE_PRESENT_AM] = {"/", CAT_PRESENT}, [CODE_PRESENT_PM] = {"\\", CAT_PRESENT},
+    [CODE_L] = {"L", CAT_PRESENT},          [CODE_K] = {"K", CAT_APPROVED},
+    [CODE_V] = {"V", CAT_APPROVED},         [CODE_P] = {"P", CAT_APPROVED},
+    [CODE_W] = {"W", CAT_APPROVED},         [CODE_B] = {"B", CAT_APPROVED},
+    [CODE_C] = {"C", CAT_AUTHORISED},       [CODE_C1] = {"C1", CAT_AUTHORISED},
+    [CODE_C2] = {"C2", CAT_AUTHORISED},     [CODE_E] = {"E", CAT_AUTHORISED},
+    [CODE_I] = {"I", CAT_AUTHORISED},       [CODE_J1] = {"J1", CAT_AUTHORISED},
+    [CODE_M] = {"M", CAT_AUTHORISED},       [CODE_R] = {"R", CAT_AUTHORISED},
+    [CODE_S] = {"S", CAT_AUTHORISED},       [CODE_T] = {"T", CAT_AUTHORISED},
+    [CODE_G] = {"G", CAT_UNAUTHORISED},     [CODE_N] = {"N", CAT_UNAUTHORISED},
+    [CODE_O] = {"O", CAT_UNAUTHORISED},     [CODE_U] = {"U", CAT_UNAUTHORISED},
+    [CODE_D] = {"D", CAT_DUAL_REGISTERED},  [CODE_Q] = {"Q", CAT_EXCEPTIONAL},
+    [CODE_Y1] = {"Y1", CAT_EXCEPTIONAL},    [CODE_Y2] = {"Y2", CAT_EXCEPTIONAL},
+    [CODE_Y3] = {"Y3", CAT_EXCEPTIONAL},    [CODE_Y4] = {"Y4", CAT_EXCEPTIONAL},
+    [CODE_Y5] = {"Y5", CAT_EXCEPTIONAL},    [CODE_Y6] = {"Y6", CAT_EXCEPTIONAL},
+    [CODE_Y7] = {"Y7", CAT_EXCEPTIONAL},    [CODE_X] = {"X", CAT_ADMINISTRATIVE},
+    [CODE_Z] = {"Z", CAT_ADMINISTRATIVE},   [CODE_HASH] = {"#", CAT_ADMINISTRATIVE},
 };
 
 rc_err_t code_parse(const char *s, size_t len, att_code_t *out)
@@ -69,7 +69,7 @@ int code_is_absence(att_code_t code)
 const char *category_name(code_category_t cat)
 {
     static const char *names[CAT__COUNT] = {
-        "present",          "approved_activity", "authorised",    "unauthorised",
+        "present",         "approved_activity", "authorised",     "unauthorised",
         "dual_registered", "exceptional",       "administrative",
     };
     return (unsigned)cat < CAT__COUNT ? names[cat] : "unknown";

@@ -138,8 +138,8 @@ rc_err_t time_parse_iso(const char *s, size_t len, rc_time_t *out, int32_t *offs
     rc_err_t err = ymd_parse(s, &y, &mo, &d);
     if (err == RC_EPARSE)
         return err;
-    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s + 11, 2, &hh) ||
-        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &ss))
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s + 11, 2, &hh) || s[13] != ':' ||
+        !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &ss))
         return RC_EPARSE;
     size_t i = 19;
     int64_t frac = 0;

@@ -194,8 +194,7 @@ rc_err_t pupil_state_apply(pupil_state_t *st, const calendar_t *cal, const mark_
     return RC_OK;
 }
 
-uint32_t pupil_state_count(const pupil_state_t *st, rc_date_t from, rc_date_t to,
-                           code_set_t set)
+uint32_t pupil_state_count(const pupil_state_t *st, rc_date_t from, rc_date_t to, code_set_t set)
 {
     uint32_t n = 0;
     for (size_t i = lower_bound(st, slot_key(from, SESSION_AM));

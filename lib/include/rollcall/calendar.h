@@ -15,9 +15,9 @@
 typedef enum { SESSION_AM = 0, SESSION_PM = 1 } session_t;
 
 /* Session masks, for closures and "which sessions are open today". */
-#define SESS_AM 1u
-#define SESS_PM 2u
-#define SESS_ALL (SESS_AM | SESS_PM)
+#define SESS_AM     1u
+#define SESS_PM     2u
+#define SESS_ALL    (SESS_AM | SESS_PM)
 #define SESS_BIT(s) (1u << (unsigned)(s))
 
 /* A date no calendar holds: returned when a walk runs off the calendar. */

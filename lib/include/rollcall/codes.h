@@ -8,13 +8,13 @@
 #include "rollcall/error.h"
 
 typedef enum {
-    CAT_PRESENT = 0,       /* / \ L */
-    CAT_APPROVED,          /* K V P W B: attending approved educational activity */
-    CAT_AUTHORISED,        /* C C1 C2 E I J1 M R S T */
-    CAT_UNAUTHORISED,      /* G N O U */
-    CAT_DUAL_REGISTERED,   /* D: attending the other school, not a possible session */
-    CAT_EXCEPTIONAL,       /* Q Y1..Y7: unable to attend, not a possible session */
-    CAT_ADMINISTRATIVE,    /* X Z #: not a possible session */
+    CAT_PRESENT = 0,     /* / \ L */
+    CAT_APPROVED,        /* K V P W B: attending approved educational activity */
+    CAT_AUTHORISED,      /* C C1 C2 E I J1 M R S T */
+    CAT_UNAUTHORISED,    /* G N O U */
+    CAT_DUAL_REGISTERED, /* D: attending the other school, not a possible session */
+    CAT_EXCEPTIONAL,     /* Q Y1..Y7: unable to attend, not a possible session */
+    CAT_ADMINISTRATIVE,  /* X Z #: not a possible session */
     CAT__COUNT
 } code_category_t;
 
@@ -22,12 +22,37 @@ typedef enum {
     CODE_PRESENT_AM = 0, /* '/' */
     CODE_PRESENT_PM,     /* '\' */
     CODE_L,
-    CODE_K, CODE_V, CODE_P, CODE_W, CODE_B,
-    CODE_C, CODE_C1, CODE_C2, CODE_E, CODE_I, CODE_J1, CODE_M, CODE_R, CODE_S, CODE_T,
-    CODE_G, CODE_N, CODE_O, CODE_U,
+    CODE_K,
+    CODE_V,
+    CODE_P,
+    CODE_W,
+    CODE_B,
+    CODE_C,
+    CODE_C1,
+    CODE_C2,
+    CODE_E,
+    CODE_I,
+    CODE_J1,
+    CODE_M,
+    CODE_R,
+    CODE_S,
+    CODE_T,
+    CODE_G,
+    CODE_N,
+    CODE_O,
+    CODE_U,
     CODE_D,
-    CODE_Q, CODE_Y1, CODE_Y2, CODE_Y3, CODE_Y4, CODE_Y5, CODE_Y6, CODE_Y7,
-    CODE_X, CODE_Z, CODE_HASH,
+    CODE_Q,
+    CODE_Y1,
+    CODE_Y2,
+    CODE_Y3,
+    CODE_Y4,
+    CODE_Y5,
+    CODE_Y6,
+    CODE_Y7,
+    CODE_X,
+    CODE_Z,
+    CODE_HASH,
     CODE__COUNT
 } att_code_t;
 
@@ -63,7 +88,7 @@ const char *category_name(code_category_t cat);
 rc_err_t code_set_parse(const char *s, size_t len, code_set_t *out, size_t *bad_at);
 
 /* The national penalty framework's set: every unauthorised absence code. */
-#define CODE_SET_UNAUTHORISED                                                              \
+#define CODE_SET_UNAUTHORISED                                                                      \
     (CODE_BIT(CODE_G) | CODE_BIT(CODE_N) | CODE_BIT(CODE_O) | CODE_BIT(CODE_U))
 
 #endif

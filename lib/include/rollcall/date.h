@@ -15,8 +15,8 @@
 typedef int32_t rc_date_t;
 typedef int64_t rc_time_t;
 
-#define RC_DATE_STRLEN 11 /* "YYYY-MM-DD" plus NUL */
-#define RC_TIME_STRLEN 40 /* "YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM" plus NUL */
+#define RC_DATE_STRLEN  11 /* "YYYY-MM-DD" plus NUL */
+#define RC_TIME_STRLEN  40 /* "YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM" plus NUL */
 #define RC_USEC_PER_SEC INT64_C(1000000)
 #define RC_USEC_PER_DAY (INT64_C(86400) * RC_USEC_PER_SEC)
 

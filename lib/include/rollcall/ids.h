@@ -10,10 +10,10 @@
 
 #include "rollcall/error.h"
 
-#define RC_UPN_LEN 13
-#define RC_URN_LEN 6
-#define RC_LA_LEN 3
-#define RC_E164_MAX 16 /* '+' and up to 15 digits */
+#define RC_UPN_LEN   13
+#define RC_URN_LEN   6
+#define RC_LA_LEN    3
+#define RC_E164_MAX  16 /* '+' and up to 15 digits */
 #define RC_EMAIL_MAX 254
 
 /* upn_check_letter returns the check letter for the 12 characters after

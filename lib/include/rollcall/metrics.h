@@ -37,7 +37,7 @@ int mark_beats(const mark_t *a, const mark_t *b);
 
 /* The national penalty framework: any unauthorised code in 10 school weeks. */
 #define PENALTY_WINDOW_WEEKS 10
-#define PENALTY_THRESHOLD 10
+#define PENALTY_THRESHOLD    10
 
 typedef struct {
     uint32_t possible_sessions;
@@ -107,8 +107,7 @@ const mark_slot_t *pupil_state_find(const pupil_state_t *st, rc_date_t date, ses
 
 /* pupil_state_count counts winning marks dated from..to inclusive whose
  * code is in set, for policy windows ("G, O, U in the last 12 weeks"). */
-uint32_t pupil_state_count(const pupil_state_t *st, rc_date_t from, rc_date_t to,
-                           code_set_t set);
+uint32_t pupil_state_count(const pupil_state_t *st, rc_date_t from, rc_date_t to, code_set_t set);
 
 /* metrics_compute recomputes from scratch: picks the winner of each session
  * among marks[0..n) (any order, duplicates and amendments included) and

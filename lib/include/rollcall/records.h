@@ -31,9 +31,9 @@ typedef enum {
 typedef enum { REC_FMT_CSV = 0, REC_FMT_JSON } rec_format_t;
 
 /* Limits that keep a hostile file from costing more than it is worth. */
-#define REC_MAX_FIELD 1024   /* bytes in one field */
+#define REC_MAX_FIELD   1024 /* bytes in one field */
 #define REC_MAX_COLUMNS 64   /* columns in a header */
-#define REC_MAX_NAME 200     /* bytes in a name, trust id, policy, relationship */
+#define REC_MAX_NAME    200  /* bytes in a name, trust id, policy, relationship */
 
 typedef struct {
     char urn[RC_URN_LEN + 1];
@@ -52,10 +52,10 @@ typedef struct {
     unsigned sessions;  /* SESS_*; SESS_ALL for terms */
 } calendar_rec_t;
 
-#define PUPIL_SEN (1u << 0)
-#define PUPIL_FSM (1u << 1)
-#define PUPIL_EAL (1u << 2)
-#define PUPIL_CLA (1u << 3)
+#define PUPIL_SEN           (1u << 0)
+#define PUPIL_FSM           (1u << 1)
+#define PUPIL_EAL           (1u << 2)
+#define PUPIL_CLA           (1u << 3)
 #define PUPIL_SOCIAL_WORKER (1u << 4)
 
 /* Year groups: N1 = -2, N2 = -1, R = 0, then 1..14. */
@@ -96,8 +96,8 @@ typedef struct {
 } record_t;
 
 typedef struct {
-    size_t row;       /* as record_t.row; 0 for a problem with the whole document */
-    char column[40];  /* the column or JSON key, "" when not about one field */
+    size_t row;      /* as record_t.row; 0 for a problem with the whole document */
+    char column[40]; /* the column or JSON key, "" when not about one field */
     char message[200];
 } rec_error_t;
 
@@ -105,12 +105,12 @@ typedef struct records records_t;
 struct records {
     rec_kind_t kind;
     rec_format_t format;
-    record_t *v;    /* the rows that passed, in input order */
+    record_t *v; /* the rows that passed, in input order */
     size_t n;
     rec_error_t *errors; /* the rows (or document) that did not, in input order */
     size_t nerrors;
-    int fatal;      /* the document was broken and reading stopped early */
-    void *arena_;   /* owns every string in v */
+    int fatal;    /* the document was broken and reading stopped early */
+    void *arena_; /* owns every string in v */
 };
 
 /* rec_kind_parse maps "schools", "calendar", "pupils", "contacts", "marks". */
