@@ -89,7 +89,8 @@ Test(ids, phones)
     phone_bad("01931 712344"); /* a landline: no texts */
     phone_bad("0770090012");   /* one digit short */
     phone_bad("077009001234");
-    phone_bad("07624 123456"); /* pager range */
+    phone_bad("07640 123456");                 /* pager range */
+    phone_ok("07624 123456", "+447624123456"); /* Isle of Man mobile */
     phone_bad("07700 900123 ext 2");
     phone_bad("+0 1234 5678");
     phone_bad("");

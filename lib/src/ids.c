@@ -131,8 +131,9 @@ rc_err_t phone_to_e164(const char *s, size_t len, char out[RC_E164_MAX + 1], con
     }
     if (national[0] != '7' || strlen(national) != 10)
         return fail(why, "not a UK mobile number: expected 07 followed by 9 digits");
-    if (national[1] == '6' && national[2] == '2' && national[3] == '4')
-        return fail(why, "076 24 numbers are pagers, not mobiles");
+    /* 076 is the radiopaging range, except 07624: Isle of Man mobiles. */
+    if (national[1] == '6' && !(national[2] == '2' && national[3] == '4'))
+        return fail(why, "076 numbers are pagers, not mobiles");
     out[0] = '+';
     out[1] = '4';
     out[2] = '4';
