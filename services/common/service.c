@@ -1,0 +1,480 @@
+/* service.c - start-up, signals, and the Redis and ZeroMQ edges every service shares. */
+#include "common/service.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS   2000
+
+const char *const service_log_levels[] = {"debug", "info", "warn", "error", NULL};
+const char *const service_log_formats[] = {"json", "text", NULL};
+
+/* Set by the signal handler, read by the main loop: the one mutable global. */
+static volatile sig_atomic_t stop_requested;
+
+struct service {
+    const service_common_t *cfg;        /* borrowed */
+    redisContext *redis;                /* owned */
+    void *zmq;                          /* owned ZeroMQ context */
+    void *sockets[SERVICE_MAX_SOCKETS]; /* owned, closed in reverse */
+    int nsockets;
+};
+
+rc_err_t service_endpoint_check(const char *value, const char **why)
+{
+    const char *sep = strstr(value, "://");
+    if (!sep || sep == value || sep[3] == '\0' || strchr(value, ',') || strchr(value, ' ')) {
+        *why = "expected one ZeroMQ endpoint such as tcp://127.0.0.1:5561 or "
+               "ipc:///run/rollcall/name";
+        return RC_EINVAL;
+    }
+    return RC_OK;
+}
+
+rc_err_t service_endpoints_check(const char *value, const char **why)
+{
+    char one[SERVICE_ENDPOINT_MAX];
+
+    if (value[0] == '\0') {
+        *why = "expected one or more ZeroMQ endpoints, comma-separated";
+        return RC_EINVAL;
+    }
+    while (*value) {
+        size_t len = strcspn(value, ",");
+        size_t a = 0, b = len;
+        while (a < b && value[a] == ' ')
+            a++;
+        while (b > a && value[b - 1] == ' ')
+            b--;
+        if (b - a >= sizeof one) {
+            *why = "endpoint too long";
+            return RC_EINVAL;
+        }
+        memcpy(one, value + a, b - a);
+        one[b - a] = '\0';
+        if (service_endpoint_check(one, why) != RC_OK) {
+            *why = "expected ZeroMQ endpoints, comma-separated, such as "
+                   "tcp://127.0.0.1:5561,tcp://10.0.0.2:5561";
+            return RC_EINVAL;
+        }
+        value += len + (value[len] == ',');
+    }
+    return RC_OK;
+}
+
+rc_err_t service_hash_key_check(const char *value, const char **why)
+{
+    size_t n = strlen(value);
+    if (n == 0)
+        return RC_OK;
+    if (n != SERVICE_HASH_KEY_HEX || strspn(value, "0123456789abcdefABCDEF") != n) {
+        *why = "expected 32 hex digits (e.g. from: openssl rand -hex 16)";
+        return RC_EINVAL;
+    }
+    return RC_OK;
+}
+
+int service_configure(const service_desc_t *desc, void *cfg, int argc, char **argv,
+                      int *exit_status)
+{
+    config_args_t args;
+    char err[CONFIG_ERR_MAX];
+    char prog[64];
+
+    snprintf(prog, sizeof prog, "rollcall-%s", desc->name);
+    if (config_load(desc->table, cfg, argc, argv, &args, err, sizeof err) != RC_OK) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        *exit_status = EXIT_FAILURE;
+        return 0;
+    }
+    *exit_status = EXIT_SUCCESS;
+    if (args.help) {
+        config_print_help(stdout, desc->table, prog, desc->summary);
+        return 0;
+    }
+    if (args.version) {
+        config_print_version(stdout, prog);
+        return 0;
+    }
+    if (args.check_config) {
+        config_print(stdout, desc->table, cfg);
+        fprintf(stderr, "%s: configuration is valid\n", prog);
+        config_wipe_secrets(desc->table, cfg);
+        return 0;
+    }
+    *exit_status = EXIT_FAILURE; /* what the run exits with unless it ends cleanly */
+    return 1;
+}
+
+rc_err_t service_log_open(const service_desc_t *desc, const void *cfg)
+{
+    const service_common_t *c = (const service_common_t *)((const char *)cfg + desc->common_offset);
+    unsigned char key[LOG_HASH_KEY_BYTES];
+    int keyed = c->log_hash_key[0] != '\0';
+    rc_err_t rc;
+
+    /* The config check already accepted exactly 32 hex digits. */
+    if (keyed && sodium_hex2bin(key, sizeof key, c->log_hash_key, strlen(c->log_hash_key), NULL,
+                                NULL, NULL) != 0) {
+        fprintf(stderr, "rollcall-%s: log_hash_key: not hex\n", desc->name);
+        return RC_EINVAL;
+    }
+    rc = log_open(desc->name, (log_level_t)c->log_level, (log_format_t)c->log_format, STDERR_FILENO,
+                  keyed ? key : NULL);
+    sodium_memzero(key, sizeof key);
+    if (rc != RC_OK) {
+        fprintf(stderr, "rollcall-%s: cannot start logging: %s\n", desc->name, rc_strerror(rc));
+        return rc;
+    }
+    config_log_effective(desc->table, cfg);
+    return RC_OK;
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* install_signals makes SIGTERM and SIGINT set the stop flag without
+ * SA_RESTART, so a blocking poll returns at once, and ignores SIGPIPE so a
+ * peer that hangs up is an error return, not a dead process. */
+static rc_err_t install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return RC_EIO;
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        return RC_EIO;
+    return RC_OK;
+}
+
+int service_stopping(void)
+{
+    return stop_requested != 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_to_tv(int64_t ms)
+{
+    struct timeval tv;
+    if (ms < 1)
+        ms = 1;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    return tv;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* a stop signal cuts it short, which is what we want */
+}
+
+static const char *redis_address(const service_common_t *cfg, char *buf, size_t len)
+{
+    if (cfg->redis_socket[0])
+        snprintf(buf, len, "unix:%s", cfg->redis_socket);
+    else
+        snprintf(buf, len, "%s:%d", cfg->redis_host, cfg->redis_port);
+    return buf;
+}
+
+/* redis_try makes one connection attempt of at most timeout_ms, then AUTH
+ * and PING. Returns the context, or NULL with why filled and *fatal set
+ * when retrying cannot help (a refused password, an unexpected reply). */
+static redisContext *redis_try(const service_common_t *cfg, int64_t timeout_ms, char *why,
+                               size_t len, int *fatal)
+{
+    struct timeval tv = ms_to_tv(timeout_ms);
+    redisContext *c;
+    redisReply *r = NULL;
+
+    *fatal = 0;
+    c = cfg->redis_socket[0] ? redisConnectUnixWithTimeout(cfg->redis_socket, tv)
+                             : redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    if (!c) {
+        snprintf(why, len, "out of memory");
+        goto fail;
+    }
+    if (c->err) {
+        snprintf(why, len, "%s", c->errstr);
+        goto fail;
+    }
+    if (redisSetTimeout(c, ms_to_tv(cfg->redis_command_timeout_ms)) != REDIS_OK) {
+        snprintf(why, len, "cannot set timeout: %s", c->errstr);
+        goto fail;
+    }
+    if (cfg->redis_password[0]) {
+        r = redisCommand(c, "AUTH %s", cfg->redis_password);
+        if (!r) {
+            snprintf(why, len, "AUTH: %s", c->errstr);
+            goto fail;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            snprintf(why, len, "AUTH refused: %s", r->str);
+            *fatal = 1;
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    r = redisCommand(c, "PING");
+    if (!r) {
+        snprintf(why, len, "PING: %s", c->errstr);
+        goto fail;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* A server still loading its dataset will answer soon; others won't. */
+        snprintf(why, len, "PING refused: %s", r->str);
+        *fatal = strncmp(r->str, "LOADING", 7) != 0;
+        goto fail;
+    }
+    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0) {
+        snprintf(why, len, "unexpected reply to PING");
+        *fatal = 1;
+        goto fail;
+    }
+    freeReplyObject(r);
+    return c;
+fail:
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* redis_connect retries redis_try with doubling backoff until the connect
+ * timeout has passed or a stop signal arrives. */
+static redisContext *redis_connect(const service_common_t *cfg)
+{
+    char addr[SERVICE_HOST_MAX + 16], why[256];
+    int64_t start = now_ms(), deadline = start + cfg->redis_connect_timeout_ms;
+    int64_t backoff = BACKOFF_FIRST_MS;
+
+    redis_address(cfg, addr, sizeof addr);
+    for (int attempt = 1;; attempt++) {
+        int fatal;
+        int64_t left = deadline - now_ms();
+        redisContext *c = redis_try(cfg, left, why, sizeof why, &fatal);
+
+        if (c) {
+            log_info("redis.connected", LOG_STR("addr", addr), LOG_INT("attempts", attempt));
+            return c;
+        }
+        left = deadline - now_ms();
+        if (stop_requested) {
+            log_warn("redis.connect_abandoned", LOG_STR("addr", addr),
+                     LOG_STR("reason", "stop signal"));
+            return NULL;
+        }
+        if (fatal || left <= 0) {
+            char msg[SERVICE_HOST_MAX + 512];
+            snprintf(msg, sizeof msg, "cannot connect to Redis at %s (%d attempts in %lld ms): %s",
+                     addr, attempt, (long long)(now_ms() - start), why);
+            log_error("redis.unreachable", LOG_STR("addr", addr), LOG_STR("error", msg));
+            return NULL;
+        }
+        if (backoff > left)
+            backoff = left;
+        log_warn("redis.retry", LOG_STR("addr", addr), LOG_STR("error", why),
+                 LOG_INT("attempt", attempt), LOG_INT("retry_in_ms", backoff));
+        sleep_ms(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+}
+
+service_t *service_new(const service_common_t *cfg)
+{
+    service_t *self = NULL;
+
+    if (install_signals() != RC_OK) {
+        log_error("service.signals_failed", LOG_STR("error", strerror(errno)));
+        goto fail;
+    }
+    self = calloc(1, sizeof *self);
+    if (!self) {
+        log_error("service.out_of_memory");
+        goto fail;
+    }
+    self->cfg = cfg;
+    if (!(self->redis = redis_connect(cfg)))
+        goto fail;
+    if (!(self->zmq = zmq_ctx_new())) {
+        log_error("zmq.context_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
+        goto fail;
+    }
+    return self;
+fail:
+    service_destroy(&self);
+    return NULL;
+}
+
+void service_destroy(service_t **self_p)
+{
+    service_t *self;
+
+    if (!self_p || !*self_p)
+        return;
+    self = *self_p;
+    while (self->nsockets > 0)
+        zmq_close(self->sockets[--self->nsockets]);
+    if (self->zmq)
+        while (zmq_ctx_term(self->zmq) != 0 && zmq_errno() == EINTR)
+            ;
+    if (self->redis)
+        redisFree(self->redis);
+    free(self);
+    *self_p = NULL;
+}
+
+redisContext *service_redis(service_t *self)
+{
+    return self->redis;
+}
+
+static const char *socket_kind(int type)
+{
+    switch (type) {
+    case ZMQ_PUB:
+        return "PUB";
+    case ZMQ_SUB:
+        return "SUB";
+    case ZMQ_PUSH:
+        return "PUSH";
+    case ZMQ_PULL:
+        return "PULL";
+    case ZMQ_REQ:
+        return "REQ";
+    case ZMQ_REP:
+        return "REP";
+    case ZMQ_ROUTER:
+        return "ROUTER";
+    case ZMQ_DEALER:
+        return "DEALER";
+    }
+    return "?";
+}
+
+/* open_socket creates a socket that drops unsent messages at close (marks
+ * are durable in Redis before they are published, so nothing is lost and
+ * shutdown never hangs on an absent peer) and hands it to the service. */
+static void *open_socket(service_t *self, int type)
+{
+    void *s;
+    int linger = 0;
+
+    assert(self->nsockets < SERVICE_MAX_SOCKETS);
+    s = zmq_socket(self->zmq, type);
+    if (!s) {
+        log_error("zmq.socket_failed", LOG_STR("type", socket_kind(type)),
+                  LOG_STR("error", zmq_strerror(zmq_errno())));
+        return NULL;
+    }
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    self->sockets[self->nsockets++] = s;
+    return s;
+}
+
+void *service_bind(service_t *self, int type, const char *endpoint)
+{
+    void *s = open_socket(self, type);
+
+    if (!s)
+        return NULL;
+    if (zmq_bind(s, endpoint) != 0) {
+        log_error("zmq.bind_failed", LOG_STR("type", socket_kind(type)),
+                  LOG_STR("endpoint", endpoint), LOG_STR("error", zmq_strerror(zmq_errno())));
+        return NULL; /* the service still owns s and closes it */
+    }
+    return s;
+}
+
+void *service_connect(service_t *self, int type, const char *endpoints, const char *prefix)
+{
+    char one[SERVICE_ENDPOINT_MAX];
+    const char *p = endpoints;
+    void *s = open_socket(self, type);
+
+    if (!s)
+        return NULL;
+    if (type == ZMQ_SUB && prefix && zmq_setsockopt(s, ZMQ_SUBSCRIBE, prefix, strlen(prefix))) {
+        log_error("zmq.subscribe_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
+        return NULL;
+    }
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        size_t a = 0, b = len;
+        while (a < b && p[a] == ' ')
+            a++;
+        while (b > a && p[b - 1] == ' ')
+            b--;
+        snprintf(one, sizeof one, "%.*s", (int)(b - a), p + a);
+        if (zmq_connect(s, one) != 0) {
+            log_error("zmq.connect_failed", LOG_STR("type", socket_kind(type)),
+                      LOG_STR("endpoint", one), LOG_STR("error", zmq_strerror(zmq_errno())));
+            return NULL;
+        }
+        p += len + (p[len] == ',');
+    }
+    return s;
+}
+
+const char *service_endpoint(void *socket, char *buf, size_t len)
+{
+    size_t n = len;
+    if (len == 0)
+        return buf;
+    if (zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, buf, &n) != 0)
+        buf[0] = '\0';
+    buf[len - 1] = '\0';
+    return buf;
+}
+
+int service_poll(service_t *self, zmq_pollitem_t *items, int n)
+{
+    int rc;
+
+    (void)self; /* kept for the HTTP and timer edges later issues add */
+    rc = zmq_poll(items, n, SERVICE_POLL_MS);
+    if (rc >= 0)
+        return rc;
+    if (zmq_errno() == EINTR)
+        return 0;
+    log_error("zmq.poll_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
+    return -1;
+}
+
+int service_drain(void *socket)
+{
+    int dropped = 0;
+    zmq_msg_t msg;
+
+    zmq_msg_init(&msg);
+    while (zmq_msg_recv(&msg, socket, ZMQ_DONTWAIT) >= 0)
+        dropped++;
+    zmq_msg_close(&msg);
+    if (dropped)
+        log_debug("zmq.unhandled", LOG_INT("parts", dropped));
+    return dropped;
+}

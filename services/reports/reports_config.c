@@ -1,0 +1,23 @@
+/* reports_config.c - rollcall-reports' config table. */
+#include "reports/reports_config.h"
+
+static const config_entry_t table[] = {
+    SERVICE_COMMON_CONFIG(reports_config_t),
+    CONFIG_STRING("rules_endpoints", reports_config_t, rules_endpoints, "tcp://127.0.0.1:5562",
+                  "ROLLCALL_REPORTS_RULES_ENDPOINTS", service_endpoints_check,
+                  "rules PUB endpoints the SUB socket connects to, comma-separated"),
+    CONFIG_STRING("la_pub_endpoint", reports_config_t, la_pub_endpoint, "tcp://127.0.0.1:5563",
+                  "ROLLCALL_REPORTS_LA_PUB_ENDPOINT", service_endpoint_check,
+                  "ZeroMQ endpoint the PUB socket binds for LAs (topics referral.<la_code>.)"),
+    CONFIG_INT("http_port", reports_config_t, http_port, 1, 65535, "8082",
+               "ROLLCALL_REPORTS_HTTP_PORT", "TCP port of the reports HTTP API and dashboard"),
+    CONFIG_END,
+};
+
+const service_desc_t reports_service = {
+    .name = "reports",
+    .summary = "Aggregates attendance for SLT, trusts and the LA, serves it over HTTP and "
+               "republishes referrals for LA subscribers.",
+    .table = table,
+    .common_offset = offsetof(reports_config_t, common),
+};

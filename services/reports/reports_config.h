@@ -1,0 +1,17 @@
+/* reports_config.h - rollcall-reports' settings and their table. */
+#ifndef ROLLCALL_REPORTS_CONFIG_H
+#define ROLLCALL_REPORTS_CONFIG_H
+
+#include "common/service.h"
+
+typedef struct {
+    service_common_t common;
+    char rules_endpoints[SERVICE_ENDPOINT_MAX]; /* SUB connects to each: rules' PUB sockets */
+    char la_pub_endpoint[SERVICE_ENDPOINT_MAX]; /* PUB bound here: referral.<la_code>. feed */
+    int http_port;                              /* the reports API's port (served later) */
+} reports_config_t;
+
+/* reports_service describes rollcall-reports; its table fills reports_config_t. */
+extern const service_desc_t reports_service;
+
+#endif

@@ -1,0 +1,25 @@
+/* rules_config.h - rollcall-rules' settings and their table. */
+#ifndef ROLLCALL_RULES_CONFIG_H
+#define ROLLCALL_RULES_CONFIG_H
+
+#include "common/service.h"
+
+#define RULES_WORKER_ID_MAX 64
+#define RULES_SCHOOLS_MAX   4096 /* about 580 URNs */
+
+typedef struct {
+    service_common_t common;
+    char ingest_endpoints[SERVICE_ENDPOINT_MAX]; /* SUB connects to each: ingest's PUB sockets */
+    char pub_endpoint[SERVICE_ENDPOINT_MAX];     /* PUB bound here: pupil.* and referral.* */
+    char worker_id[RULES_WORKER_ID_MAX];         /* names this worker in Redis and the logs */
+    char schools[RULES_SCHOOLS_MAX];             /* URNs this worker owns, comma list; "" = all */
+} rules_config_t;
+
+/* rules_schools_check accepts "" or a comma list of 6-digit URNs (spaces
+ * around commas allowed); a config_check_fn. */
+rc_err_t rules_schools_check(const char *value, const char **why);
+
+/* rules_service describes rollcall-rules; its table fills rules_config_t. */
+extern const service_desc_t rules_service;
+
+#endif
