@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# run.sh - README command 1: install what is missing, build, and run the whole
+# stack on loopback: a private redis-server (AOF on) and the four services,
+# each on a free port, logs under .run/<timestamp>/.
+#   scripts/run.sh           run until Ctrl-C
+#   scripts/run.sh --check   start everything, check it is up, stop (also when CI=true)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+check=0
+case "${1:-}" in
+  --check) check=1 ;;
+  "") [ "${CI:-}" = "true" ] && check=1 ;;
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+scripts/install-deps.sh
+echo "== build (preset dev)"
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+bin=build/dev/services
+
+run=".run/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$run"
+pids=() names=()
+
+# free_port prints a loopback TCP port nobody is listening on.
+taken=" "
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    case "$taken" in *" $p "*) continue ;; esac
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      taken="$taken$p "
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "run.sh: no free port found" >&2
+  return 1
+}
+
+stop_all() {
+  local i status=0
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    if wait "${pids[$i]}"; then
+      echo "   stopped ${names[$i]}"
+    else
+      echo "   ${names[$i]} exited with status $? (log: $run/${names[$i]}.log)"
+      status=1
+    fi
+  done
+  pids=()
+  return $status
+}
+trap 'stop_all || true' EXIT
+trap 'echo; echo "== stopping"; stop_all; trap - EXIT; exit 0' INT TERM
+
+redis_port=$(free_port)
+echo "== redis-server on 127.0.0.1:$redis_port (AOF, fsync always, in $run)"
+redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$PWD/$run" \
+  --appendonly yes --appendfsync always --save '' --daemonize no \
+  --logfile "$PWD/$run/redis.log" &
+pids+=($!) names+=(redis)
+for _ in $(seq 100); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+redis-cli -p "$redis_port" ping >/dev/null || { echo "redis did not start: $run/redis.log" >&2; exit 1; }
+
+ingest_pub=$(free_port) rules_pub=$(free_port) la_pub=$(free_port)
+ingest_http=$(free_port) reports_http=$(free_port)
+declare -A args=(
+  [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http"
+  [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub"
+  [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub"
+  [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http"
+)
+for svc in ingest rules notify reports; do
+  # shellcheck disable=SC2086
+  "$bin/rollcall-$svc" --config "deploy/$svc.conf" --redis_port "$redis_port" ${args[$svc]} \
+    2>"$run/$svc.log" &
+  pids+=($!) names+=("$svc")
+done
+
+echo "== waiting for the services"
+for i in 1 2 3 4; do
+  svc=${names[$i]}
+  for _ in $(seq 150); do
+    grep -q '"service.ready"' "$run/$svc.log" 2>/dev/null && break
+    kill -0 "${pids[$i]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '"service.ready"' "$run/$svc.log"; then
+    echo "rollcall-$svc did not become ready; its log ($run/$svc.log) ends:" >&2
+    tail -n 20 "$run/$svc.log" >&2
+    exit 1
+  fi
+  printf '   %-8s ready (pid %s)\n' "$svc" "${pids[$i]}"
+done
+
+cat <<INFO
+
+Rollcall is running on loopback:
+  redis      127.0.0.1:$redis_port      (AOF in $run)
+  ingest     PUB tcp://127.0.0.1:$ingest_pub, HTTP port $ingest_http (API arrives with issue 3)
+  rules      PUB tcp://127.0.0.1:$rules_pub
+  notify     subscribed to rules
+  reports    LA feed tcp://127.0.0.1:$la_pub, HTTP port $reports_http
+  logs       $run/*.log (JSON lines)
+INFO
+
+if [ "$check" -eq 1 ]; then
+  echo "== check mode: stopping"
+  trap - EXIT
+  stop_all
+  echo "run.sh: all services started, reported ready and stopped cleanly"
+  exit 0
+fi
+echo "Following the logs; Ctrl-C stops everything."
+tail -q -n 0 -f "$run"/{ingest,rules,notify,reports}.log &
+tail_pid=$!
+wait "$tail_pid"
