@@ -33,7 +33,8 @@ typedef enum { REC_FMT_CSV = 0, REC_FMT_JSON } rec_format_t;
 /* Limits that keep a hostile file from costing more than it is worth. */
 #define REC_MAX_FIELD   1024 /* bytes in one field */
 #define REC_MAX_COLUMNS 64   /* columns in a header */
-#define REC_MAX_NAME    200  /* bytes in a name, trust id, policy, relationship */
+#define REC_MAX_NAME    200  /* bytes in a name, trust id, policy, relationship, contact id */
+#define REC_MAX_ERRORS  1000 /* errors listed; one more says how many were not */
 
 typedef struct {
     char urn[RC_URN_LEN + 1];
@@ -122,8 +123,9 @@ const char *rec_kind_name(rec_kind_t kind);
 /* records_parse reads buf[0..len) of the given kind and format into a new
  * *out (owned by the caller; free with records_destroy), which holds every
  * good row and every error. Returns RC_OK when every row was good,
- * RC_EINVAL when some rows were rejected, RC_EPARSE when the document was
- * broken (out->fatal set), RC_ENOMEM (with *out NULL) when memory ran out.
+ * RC_EINVAL when some rows were rejected (or out is NULL), RC_EPARSE when
+ * the document was broken (out->fatal set), RC_ENOMEM (with *out NULL) when
+ * memory ran out. At most REC_MAX_ERRORS errors are listed.
  * The entry point fuzzers call: any bytes are safe. */
 rc_err_t records_parse(rec_kind_t kind, rec_format_t fmt, const char *buf, size_t len,
                        records_t **out);
