@@ -212,7 +212,7 @@ const char *delivery_status_name(delivery_status_t s)
 
 rc_err_t staff_role_parse(const char *s, size_t len, staff_role_t *out)
 {
-    int v;
+    int v = 0;
     rc_err_t err = parse_name(staff_role_names, STAFF__COUNT, s, len, &v);
     if (err == RC_OK)
         *out = (staff_role_t)v;
@@ -221,7 +221,7 @@ rc_err_t staff_role_parse(const char *s, size_t len, staff_role_t *out)
 
 rc_err_t fact_kind_parse(const char *s, size_t len, fact_kind_t *out)
 {
-    int v;
+    int v = 0;
     rc_err_t err = parse_name(fact_kind_names, FACT__COUNT, s, len, &v);
     if (err == RC_OK)
         *out = (fact_kind_t)v;
@@ -230,7 +230,7 @@ rc_err_t fact_kind_parse(const char *s, size_t len, fact_kind_t *out)
 
 rc_err_t alert_kind_parse(const char *s, size_t len, alert_kind_t *out)
 {
-    int v;
+    int v = 0;
     rc_err_t err = parse_name(alert_kind_names, ALERT__COUNT, s, len, &v);
     if (err == RC_OK)
         *out = (alert_kind_t)v;
@@ -239,7 +239,7 @@ rc_err_t alert_kind_parse(const char *s, size_t len, alert_kind_t *out)
 
 rc_err_t referral_kind_parse(const char *s, size_t len, referral_kind_t *out)
 {
-    int v;
+    int v = 0;
     rc_err_t err = parse_name(referral_kind_names, REFERRAL__COUNT, s, len, &v);
     if (err == RC_OK)
         *out = (referral_kind_t)v;
@@ -798,7 +798,7 @@ static rc_err_t wire_str(const char *s, const char *field, char *why, size_t *le
  * does not fit (never truncating). */
 static rc_err_t copy_str(char *dst, size_t size, const char *src, const char *field, char *why)
 {
-    size_t n;
+    size_t n = 0;
     TRY(wire_str(src, field, why, &n));
     if (n >= size)
         return fail(why, RC_EINVAL, field, "is longer than %zu bytes", size - 1);
@@ -820,7 +820,7 @@ static rc_err_t take_enum(int v, int count, const char *field, char *why, int *o
 static rc_err_t mark_from_wire(const Rollcall__Mark *pm, wire_msg_t *out, char *why)
 {
     mark_t *m = &out->u.mark;
-    size_t n;
+    size_t n = 0;
     memcpy(m->urn, out->urn, sizeof m->urn);
     TRY(copy_str(m->upn, sizeof m->upn, pm->upn, "mark.upn", why));
     m->date = pm->date;
@@ -842,7 +842,7 @@ static rc_err_t mark_from_wire(const Rollcall__Mark *pm, wire_msg_t *out, char *
 
 static rc_err_t fact_from_wire(const Rollcall__CaseFact *pf, case_fact_t *f, char *why)
 {
-    int v;
+    int v = 0;
     TRY(take_enum((int)pf->kind, FACT__COUNT, "case_fact.kind", why, &v));
     f->kind = (fact_kind_t)v;
     TRY(copy_str(f->upn, sizeof f->upn, pf->upn, "case_fact.upn", why));
@@ -856,7 +856,7 @@ static rc_err_t fact_from_wire(const Rollcall__CaseFact *pf, case_fact_t *f, cha
 
 static rc_err_t ref_from_wire(const Rollcall__RefChange *pr, refdata_change_t *r, char *why)
 {
-    int v;
+    int v = 0;
     TRY(take_enum((int)pr->kind, REFDATA__COUNT, "ref_change.kind", why, &v));
     r->kind = (refdata_kind_t)v;
     if (pr->n_upns > CODEC_MAX_REF_UPNS)
@@ -897,7 +897,7 @@ static rc_err_t actions_from_wire(const Rollcall__Actions *pa, event_actions_t *
 
 static rc_err_t event_from_wire(const Rollcall__PupilEvent *pe, pupil_event_t *e, char *why)
 {
-    int v;
+    int v = 0;
     TRY(take_enum((int)pe->kind, EVENT__COUNT, "pupil_event.kind", why, &v));
     e->kind = (event_kind_t)v;
     TRY(copy_str(e->la_code, sizeof e->la_code, pe->la_code, "pupil_event.la_code", why));
@@ -925,7 +925,7 @@ static rc_err_t event_from_wire(const Rollcall__PupilEvent *pe, pupil_event_t *e
 static rc_err_t outcome_from_wire(const Rollcall__NotificationOutcome *po, notify_outcome_t *o,
                                   char *why)
 {
-    int v;
+    int v = 0;
     TRY(copy_str(o->source_event_id, sizeof o->source_event_id, po->source_event_id,
                  "notification_outcome.source_event_id", why));
     TRY(copy_str(o->idempotency_key, sizeof o->idempotency_key, po->idempotency_key,
