@@ -26,11 +26,19 @@ for preset in "${presets[@]}"; do
   cmake --build --preset "$preset" -j "$jobs"
   echo "== $preset: test"
   log="build/$preset/ctest.log"
-  if ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"; then
-    summary+=("$preset: $(grep -E 'tests passed' "$log" | tail -1)")
+  full="build/$preset/Testing/Temporary/LastTest.log" # every test's whole output
+  ok=1
+  ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log" || ok=0
+  # Criterion's own count across every suite (ctest counts suites).
+  cases=$(awk '/Synthesis: Tested:/ { for (i = 1; i <= NF; i++) {
+            if ($i == "Tested:") t += $(i + 1); if ($i == "Passing:") p += $(i + 1);
+            if ($i == "Failing:") f += $(i + 1); if ($i == "Crashing:") c += $(i + 1) } }
+          END { printf "Criterion: %d tested, %d passing, %d failing, %d crashing", t, p, f, c }' "$full")
+  if [ $ok -eq 1 ]; then
+    summary+=("$preset: $(grep -E 'tests passed' "$log" | tail -1); $cases")
   else
     status=1
-    summary+=("$preset: FAILED - $(grep -E 'tests passed|tests failed' "$log" | tail -1)")
+    summary+=("$preset: FAILED - $(grep -E 'tests passed|tests failed' "$log" | tail -1); $cases")
   fi
 done
 
