@@ -555,9 +555,8 @@ static rc_err_t validate_outcome(const notify_outcome_t *o, char *why)
 rc_err_t codec_validate(const wire_msg_t *msg, char why[CODEC_WHY_MAX])
 {
     TRY(check_token(msg->event_id, sizeof msg->event_id, 1, "event_id", why));
-    if (msg->kind == WIRE_TICK) {
-        if (msg->urn[0] != '\0')
-            return fail(why, RC_EINVAL, "urn", "must be empty for a tick");
+    if (msg->kind == WIRE_TICK && msg->urn[0] == '\0') {
+        /* a tick for every school; one in a school's log names the school */
     } else {
         TRY(check_ident(msg->urn, sizeof msg->urn, urn_check, "urn", why));
     }
@@ -1229,7 +1228,7 @@ void codec_event_id_mark(const mark_t *m, char out[CODEC_EVENT_ID_HEX + 1])
 rc_err_t codec_topic(const wire_msg_t *msg, char out[CODEC_TOPIC_MAX])
 {
     out[0] = '\0';
-    if (msg->kind == WIRE_TICK) {
+    if (msg->kind == WIRE_TICK && msg->urn[0] == '\0') {
         snprintf(out, CODEC_TOPIC_MAX, "%s", CODEC_TOPIC_TICK);
         return RC_OK;
     }
@@ -1247,6 +1246,9 @@ rc_err_t codec_topic(const wire_msg_t *msg, char out[CODEC_TOPIC_MAX])
     case WIRE_OUTCOME:
         snprintf(out, CODEC_TOPIC_MAX, CODEC_TOPIC_OUTCOME "%s.", msg->urn);
         return RC_OK;
+    case WIRE_TICK:
+        snprintf(out, CODEC_TOPIC_MAX, CODEC_TOPIC_TICK "%s.", msg->urn);
+        return RC_OK;
     case WIRE_PUPIL_EVENT: {
         const pupil_event_t *e = &msg->u.event;
         TRY(check_ident(e->la_code, sizeof e->la_code, la_code_check, "la_code", NULL));
@@ -1255,7 +1257,6 @@ rc_err_t codec_topic(const wire_msg_t *msg, char out[CODEC_TOPIC_MAX])
                  event_kind_name(e->kind));
         return RC_OK;
     }
-    case WIRE_TICK:
     case WIRE_NONE:
     case WIRE__COUNT:
         break;

@@ -15,7 +15,8 @@
  * Topics (ZeroMQ SUB filters match prefixes; each topic ends in '.', so that
  * "mark.100001." never matches a subscription to "mark.10000."):
  *   mark.<urn>.                      register marks            ingest -> rules
- *   tick.                            replay clock ticks        ingest -> all
+ *   tick.<urn>.                      replay clock ticks, one in each school's
+ *                                    log (tick. when urn is empty)  ingest -> all
  *   fact.<urn>.                      case facts                ingest -> rules
  *   ref.<urn>.                       reference-data changes    ingest -> all
  *   pupil.<la>.<urn>.<kind>.         pupil events, kind one of stage_change,
@@ -248,7 +249,7 @@ typedef enum {
 typedef struct {
     char event_id[CODEC_ID_MAX + 1]; /* stable: a resend carries the same id */
     uint64_t seq;                    /* publisher's sequence within the topic */
-    char urn[RC_URN_LEN + 1];        /* the school; "" only for WIRE_TICK */
+    char urn[RC_URN_LEN + 1];        /* the school; may be "" for WIRE_TICK */
     wire_kind_t kind;
     union {
         mark_t mark; /* mark.urn must equal urn */
