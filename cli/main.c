@@ -1,0 +1,5 @@
+/* main.c - rollcall CLI: stub. */
+int main(void)
+{
+    return 0;
+}
