@@ -1,0 +1,197 @@
+/* testsupport.c - redis-server and child processes for integration tests. */
+#include "testsupport.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void ts_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int ts_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static pid_t spawn_redirected(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int pings(int port)
+{
+    struct timeval tv = {0, 200000};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    int ok = 0;
+    if (c && !c->err) {
+        redisReply *r = redisCommand(c, "PING");
+        ok = r && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+static void redis_exec(ts_redis_t *r)
+{
+    char port[16], log[96];
+    snprintf(port, sizeof port, "%d", r->port);
+    snprintf(log, sizeof log, "%s/redis.log", r->dir);
+    char *argv[] = {"/usr/bin/redis-server",
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    port,
+                    "--dir",
+                    r->dir,
+                    "--appendonly",
+                    r->aof ? "yes" : "no",
+                    "--appendfsync",
+                    "always",
+                    "--save",
+                    "",
+                    "--daemonize",
+                    "no",
+                    NULL};
+    r->pid = spawn_redirected(argv, log);
+    for (int i = 0; i < 200; i++) {
+        if (pings(r->port))
+            return;
+        ts_sleep_ms(25);
+    }
+    cr_assert_fail("redis-server did not answer on port %d (log %s)", r->port, log);
+}
+
+void ts_redis_start(ts_redis_t *r, int aof)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "/tmp/rollcall-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(r->dir));
+    r->port = ts_free_port();
+    r->aof = aof;
+    redis_exec(r);
+}
+
+void ts_redis_restart(ts_redis_t *r)
+{
+    redis_exec(r);
+}
+
+void ts_redis_kill9(ts_redis_t *r)
+{
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+    }
+}
+
+void ts_redis_stop(ts_redis_t *r)
+{
+    if (r->pid > 0) {
+        kill(r->pid, SIGTERM);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+    }
+    if (r->dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", r->dir);
+        r->dir[0] = '\0';
+    }
+}
+
+redisContext *ts_redis_connect(const ts_redis_t *r)
+{
+    struct timeval tv = {5, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
+    cr_assert(c && !c->err, "connect to redis on %d", r->port);
+    redisSetTimeout(c, tv);
+    return c;
+}
+
+void ts_proc_spawn(ts_proc_t *p, const char *dir, const char *name, char *const argv[])
+{
+    snprintf(p->log, sizeof p->log, "%s/%s.log", dir, name);
+    p->pid = spawn_redirected(argv, p->log);
+}
+
+int ts_proc_wait_log(const ts_proc_t *p, const char *needle, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        FILE *f = fopen(p->log, "r");
+        if (f) {
+            char line[8192];
+            while (fgets(line, sizeof line, f))
+                if (strstr(line, needle)) {
+                    fclose(f);
+                    return 1;
+                }
+            fclose(f);
+        }
+        if (waitpid(p->pid, NULL, WNOHANG) == p->pid)
+            return 0;
+        ts_sleep_ms(20);
+    }
+    return 0;
+}
+
+int ts_proc_stop(ts_proc_t *p, int sig, int timeout_ms)
+{
+    int status;
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, sig);
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            p->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        ts_sleep_ms(10);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    p->pid = 0;
+    return -1;
+}
+
+const char *ts_binary(const char *rel)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", ROLLCALL_BINARY_DIR, rel);
+    return path;
+}

@@ -1,0 +1,60 @@
+/* testsupport.h - real parts for integration tests: a throwaway redis-server
+ * on a free loopback port in a temp dir, and child processes whose stderr is
+ * captured to a file the test can wait on. */
+#ifndef ROLLCALL_TESTSUPPORT_H
+#define ROLLCALL_TESTSUPPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <hiredis/hiredis.h>
+
+typedef struct {
+    char dir[64]; /* temp dir holding the AOF and the log */
+    int port;
+    int aof; /* appendonly yes, appendfsync always */
+    pid_t pid;
+} ts_redis_t;
+
+/* ts_free_port returns a loopback TCP port nobody listens on now. */
+int ts_free_port(void);
+
+/* ts_redis_start starts redis-server (aof: persistence on) and waits until
+ * it answers PING; aborts the test (cr_assert) when it cannot. */
+void ts_redis_start(ts_redis_t *r, int aof);
+
+/* ts_redis_restart starts it again on the same port and directory. */
+void ts_redis_restart(ts_redis_t *r);
+
+/* ts_redis_kill9 kills it with SIGKILL and reaps it. */
+void ts_redis_kill9(ts_redis_t *r);
+
+/* ts_redis_stop stops it (SIGTERM), reaps it and removes its directory. */
+void ts_redis_stop(ts_redis_t *r);
+
+/* ts_redis_connect returns a new connection (cr_assert on failure). */
+redisContext *ts_redis_connect(const ts_redis_t *r);
+
+typedef struct {
+    pid_t pid;
+    char log[96]; /* the file its stderr goes to */
+} ts_proc_t;
+
+/* ts_proc_spawn starts argv (NULL-terminated) with stderr to a file in dir. */
+void ts_proc_spawn(ts_proc_t *p, const char *dir, const char *name, char *const argv[]);
+
+/* ts_proc_wait_log waits until the process's stderr holds needle; returns 1,
+ * or 0 after timeout_ms or when the process has exited. */
+int ts_proc_wait_log(const ts_proc_t *p, const char *needle, int timeout_ms);
+
+/* ts_proc_stop sends sig and waits up to timeout_ms; returns the exit
+ * status (128 + signal when killed by one), or -1 after SIGKILL on timeout. */
+int ts_proc_stop(ts_proc_t *p, int sig, int timeout_ms);
+
+/* ts_binary returns the path of a built binary ("services/rollcall-ingest"). */
+const char *ts_binary(const char *rel);
+
+/* ts_sleep_ms sleeps. */
+void ts_sleep_ms(int ms);
+
+#endif
