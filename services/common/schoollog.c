@@ -49,6 +49,10 @@ static const char library[] =
     "end)\n"
     "redis.register_function('rollcall_append', function(keys, args)\n"
     "  return {append(keys[1], keys[2], args[1]), 0}\n"
+    "end)\n"
+    "redis.register_function('rollcall_append_once', function(keys, args)\n"
+    "  if redis.call('SADD', keys[3], args[2]) == 0 then return {0, 2} end\n"
+    "  return {append(keys[1], keys[2], args[1]), 0}\n"
     "end)\n";
 
 #define KEY_MAX 64
@@ -100,6 +104,18 @@ rc_err_t schoollog_queue_event(redisContext *redis, const char *urn, const uint8
     const char *argv[] = {"FCALL", "rollcall_append", "2", seq, log, (const char *)env};
     size_t argl[] = {5, 15, 1, strlen(seq), strlen(log), len};
     return redisAppendCommandArgv(redis, 6, argv, argl) == REDIS_OK ? RC_OK : RC_EIO;
+}
+
+rc_err_t schoollog_queue_event_once(redisContext *redis, const char *urn, const char *event_id,
+                                    const uint8_t *env, size_t len)
+{
+    char seq[KEY_MAX], log[KEY_MAX], ids[KEY_MAX];
+    log_keys(urn, seq, log);
+    snprintf(ids, sizeof ids, "rc:ids:{%s}", urn);
+    const char *argv[] = {"FCALL", "rollcall_append_once", "3",     seq, log,
+                          ids,     (const char *)env,      event_id};
+    size_t argl[] = {5, 20, 1, strlen(seq), strlen(log), strlen(ids), len, strlen(event_id)};
+    return redisAppendCommandArgv(redis, 8, argv, argl) == REDIS_OK ? RC_OK : RC_EIO;
 }
 
 rc_err_t schoollog_collect(redisContext *redis, schoollog_result_t *out, const char **why)

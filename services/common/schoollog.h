@@ -15,6 +15,7 @@
  * Redis Cluster slot:
  *   rc:log:{<urn>}            stream, the log
  *   rc:seq:{<urn>}            string, the last sequence number given out
+ *   rc:ids:{<urn>}            set, event ids of events stored once (case facts)
  *   rc:mv:{<urn>}:<upn>       hash "<date>:<AM|PM>" -> "<recorded_us>:<code>:<minutes>[,...]",
  *                             every version held, the winner first
  */
@@ -56,6 +57,12 @@ rc_err_t schoollog_queue_mark(redisContext *redis, const mark_t *mark, const uin
  * change to urn's log. */
 rc_err_t schoollog_queue_event(redisContext *redis, const char *urn, const uint8_t *env,
                                size_t len);
+
+/* schoollog_queue_event_once is schoollog_queue_event for events that must
+ * be stored once however often they are sent (case facts): an event whose
+ * event_id urn's log already holds comes back SCHOOLLOG_DUPLICATE. */
+rc_err_t schoollog_queue_event_once(redisContext *redis, const char *urn, const char *event_id,
+                                    const uint8_t *env, size_t len);
 
 /* schoollog_collect reads the reply of the oldest queued append into *out.
  * Returns RC_EIO when Redis failed (connection lost, or an error reply whose

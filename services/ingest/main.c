@@ -1,12 +1,15 @@
 /* main.c - rollcall-ingest: takes marks and reference data in, stores and publishes them. */
 #include <stdlib.h>
 
-#include "ingest/ingest_config.h"
+#include "ingest/ingest.h"
+#include "ingest/ingest_http.h"
 
 int main(int argc, char **argv)
 {
     ingest_config_t cfg = {0};
     service_t *svc = NULL;
+    ingest_t *ing = NULL;
+    ingest_http_t *http = NULL;
     void *pub;
     char pub_at[SERVICE_ENDPOINT_MAX];
     int status = EXIT_FAILURE;
@@ -19,16 +22,25 @@ int main(int argc, char **argv)
         goto out;
     if (!(pub = service_bind(svc, ZMQ_PUB, cfg.pub_endpoint)))
         goto out;
-    /* http_port is reserved here; the HTTP API arrives with issue 3. */
+    if (!(ing = ingest_new(&cfg, service_redis(svc), pub)))
+        goto out;
+    if (!(http = ingest_http_new(&cfg, ing)))
+        goto out;
     log_info("service.ready", LOG_STR("version", config_version()),
              LOG_STR("pub", service_endpoint(pub, pub_at, sizeof pub_at)),
-             LOG_INT("http_port", cfg.http_port));
+             LOG_STR("http_bind", cfg.http_bind), LOG_INT("http_port", cfg.http_port),
+             LOG_STR("clock", cfg.clock == INGEST_CLOCK_REPLAY ? "replay" : "wall"));
 
-    while (!service_stopping())
-        if (service_poll(svc, NULL, 0) < 0)
+    zmq_pollitem_t items[] = {{.socket = NULL, .fd = ingest_http_fd(http), .events = ZMQ_POLLIN}};
+    while (!service_stopping()) {
+        if (service_poll(svc, items, 1) < 0)
             goto out;
+        ingest_http_run(http);
+    }
     status = EXIT_SUCCESS;
 out:
+    ingest_http_destroy(&http);
+    ingest_destroy(&ing);
     service_destroy(&svc);
     log_info("service.stopped", LOG_INT("status", status));
     config_wipe_secrets(ingest_service.table, &cfg);
