@@ -112,11 +112,19 @@ static int cmp_reject(const void *a, const void *b)
 
 /* ---- Redis edge ---- */
 
-/* redis_ok checks the connection, reconnecting once when it broke. */
+/* redis_ok checks the connection with a PING (Redis may have restarted
+ * since the last request), reconnecting once when it broke. */
 static int redis_ok(ingest_t *self)
 {
-    if (!self->redis->err)
-        return 1;
+    if (!self->redis->err) {
+        redisReply *r = redisCommand(self->redis, "PING");
+        int up = r && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (up)
+            return 1;
+        if (!self->redis->err)
+            return 0; /* it answered, with an error: reconnecting will not help */
+    }
     self->c.redis_errors++;
     log_warn("redis.reconnect", LOG_STR("error", self->redis->errstr));
     if (redisReconnect(self->redis) != REDIS_OK) {

@@ -34,8 +34,13 @@ int ts_free_port(void)
     return ntohs(a.sin_port);
 }
 
-static pid_t spawn_redirected(char *const argv[], const char *log)
+static pid_t spawn_redirected(char *const argv[], const char *log, int truncate)
 {
+    if (truncate) { /* here, not in the child: the caller reads the log at once */
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
@@ -86,7 +91,7 @@ static void redis_exec(ts_redis_t *r)
                     "--daemonize",
                     "no",
                     NULL};
-    r->pid = spawn_redirected(argv, log);
+    r->pid = spawn_redirected(argv, log, 0);
     for (int i = 0; i < 200; i++) {
         if (pings(r->port))
             return;
@@ -147,7 +152,7 @@ redisContext *ts_redis_connect(const ts_redis_t *r)
 void ts_proc_spawn(ts_proc_t *p, const char *dir, const char *name, char *const argv[])
 {
     snprintf(p->log, sizeof p->log, "%s/%s.log", dir, name);
-    p->pid = spawn_redirected(argv, p->log);
+    p->pid = spawn_redirected(argv, p->log, 1); /* a restart must not find the old lines */
 }
 
 int ts_proc_wait_log(const ts_proc_t *p, const char *needle, int timeout_ms)

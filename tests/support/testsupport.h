@@ -40,7 +40,8 @@ typedef struct {
     char log[96]; /* the file its stderr goes to */
 } ts_proc_t;
 
-/* ts_proc_spawn starts argv (NULL-terminated) with stderr to a file in dir. */
+/* ts_proc_spawn starts argv (NULL-terminated) with stderr to a file in dir,
+ * <name>.log, emptied first. */
 void ts_proc_spawn(ts_proc_t *p, const char *dir, const char *name, char *const argv[]);
 
 /* ts_proc_wait_log waits until the process's stderr holds needle; returns 1,
