@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates curl
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
   libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libjansson-dev
   libyaml-dev libjwt-dev libsodium-dev redis-server clang-format

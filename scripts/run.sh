@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh - README command 1: install what is missing, build, and run the whole
 # stack on loopback: a private redis-server (AOF on) and the four services,
-# each on a free port, logs under .run/<timestamp>/.
+# each on a free port, logs under .run/<timestamp>/; then loads a demo trust
+# (three schools, their calendars, pupils, parents and three weeks of
+# registers) through ingest's HTTP API.
 #   scripts/run.sh           run until Ctrl-C
 #   scripts/run.sh --check   start everything, check it is up, stop (also when CI=true)
 set -euo pipefail
@@ -30,7 +32,7 @@ taken=" "
 free_port() {
   local p
   for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000)) # below the kernel's ephemeral range (32768+)
     case "$taken" in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       taken="$taken$p "
@@ -102,11 +104,22 @@ for i in 1 2 3 4; do
   printf '   %-8s ready (pid %s)\n' "$svc" "${pids[$i]}"
 done
 
+echo "== loading the demo trust through ingest (scripts/demo-data.sh)"
+scripts/demo-data.sh "$run/demo" >/dev/null
+for kind in schools calendar pupils contacts marks; do
+  out=$(curl -sS -w ' %{http_code}' -H 'Content-Type: text/csv' \
+    --data-binary "@$run/demo/$kind.csv" "http://127.0.0.1:$ingest_http/v1/$kind")
+  code=${out##* }
+  printf '   %-9s HTTP %s  %s\n' "$kind" "$code" \
+    "$(echo "${out% *}" | sed -E 's/.*"received":([0-9]+),"accepted":([0-9]+),"duplicates":([0-9]+),"rejected_rows":([0-9]+).*/received \1, accepted \2, duplicates \3, rejected \4/')"
+  [ "$code" = 200 ] || { echo "run.sh: loading $kind failed: ${out% *}" >&2; exit 1; }
+done
+
 cat <<INFO
 
 Rollcall is running on loopback:
   redis      127.0.0.1:$redis_port      (AOF in $run)
-  ingest     PUB tcp://127.0.0.1:$ingest_pub, HTTP port $ingest_http (API arrives with issue 3)
+  ingest     http://127.0.0.1:$ingest_http (docs/ingest-api.md), PUB tcp://127.0.0.1:$ingest_pub
   rules      PUB tcp://127.0.0.1:$rules_pub
   notify     subscribed to rules
   reports    LA feed tcp://127.0.0.1:$la_pub, HTTP port $reports_http
