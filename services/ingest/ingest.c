@@ -431,7 +431,8 @@ typedef struct {
 static void respond_batch(ingest_t *self, int path, int json_rows, tally_t *t, rejects_t *rj,
                           ingest_response_t *out)
 {
-    qsort(rj->v, rj->n, sizeof *rj->v, cmp_reject);
+    if (rj->n) /* qsort wants a real array even for none */
+        qsort(rj->v, rj->n, sizeof *rj->v, cmp_reject);
     size_t rows = 0;
     json_t *list = json_array();
     for (size_t i = 0; i < rj->n; i++) {
