@@ -104,15 +104,16 @@ for i in 1 2 3 4; do
   printf '   %-8s ready (pid %s)\n' "$svc" "${pids[$i]}"
 done
 
-echo "== loading the demo trust through ingest (scripts/demo-data.sh)"
+echo "== loading the demo trust through ingest (scripts/demo-data.sh, rollcall import)"
 scripts/demo-data.sh "$run/demo" >/dev/null
 for kind in schools calendar pupils contacts marks; do
-  out=$(curl -sS -w ' %{http_code}' -H 'Content-Type: text/csv' \
-    --data-binary "@$run/demo/$kind.csv" "http://127.0.0.1:$ingest_http/v1/$kind")
-  code=${out##* }
-  printf '   %-9s HTTP %s  %s\n' "$kind" "$code" \
-    "$(echo "${out% *}" | sed -E 's/.*"received":([0-9]+),"accepted":([0-9]+),"duplicates":([0-9]+),"rejected_rows":([0-9]+).*/received \1, accepted \2, duplicates \3, rejected \4/')"
-  [ "$code" = 200 ] || { echo "run.sh: loading $kind failed: ${out% *}" >&2; exit 1; }
+  if ! out=$(build/dev/cli/rollcall import "$kind" "$run/demo/$kind.csv" --quiet \
+      --url "http://127.0.0.1:$ingest_http" 2>&1); then
+    echo "run.sh: loading $kind failed:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  printf '   %-9s %s\n' "$kind" "$(echo "$out" | tr -s ' ' | paste -sd ',' | sed 's/,/, /g')"
 done
 
 cat <<INFO

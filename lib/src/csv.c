@@ -1,5 +1,5 @@
 /* csv.c - strict RFC 4180 reading (plus bare LF line ends) with bounded memory. */
-#include "csv.h"
+#include "rollcall/csv.h"
 
 #include <stdint.h>
 #include <stdlib.h>

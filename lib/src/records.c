@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
+#include "rollcall/csv.h"
 #include "rollcall/codes.h"
 
 #if defined(__GNUC__)

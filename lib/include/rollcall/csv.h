@@ -1,4 +1,4 @@
-/* csv.h - a strict RFC 4180 row reader over a byte buffer (private to the records module). */
+/* csv.h - a strict RFC 4180 row reader over a byte buffer (records, and rollcall import). */
 #ifndef ROLLCALL_CSV_H
 #define ROLLCALL_CSV_H
 
