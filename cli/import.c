@@ -1010,7 +1010,7 @@ static char *human_secs(uint64_t s, char *buf, size_t len)
 char *import_progress_format(char *buf, size_t len, const import_progress_t *p, int bar)
 {
     enum { WIDTH = 24 };
-    char size[32], eta[32] = "", rate[48];
+    char size[32], eta[48] = "", rate[48];
     uint64_t per_s = p->elapsed_ms ? p->rows_sent * 1000 / p->elapsed_ms : 0;
 
     if (len == 0)

@@ -277,10 +277,12 @@ static char *describe(const import_reply_t *rep, char *out, size_t len)
     char e[400];
     if (rep->net != IMPORT_NET_OK)
         snprintf(out, len, "%s", rep->error);
-    else if (reply_error(rep, e, sizeof e)[0])
-        snprintf(out, len, "HTTP %ld: %s", rep->status, e);
-    else
+    else if (reply_error(rep, e, sizeof e)[0]) {
+        if (snprintf(out, len, "HTTP %ld: %s", rep->status, e) >= (int)len)
+            out[len - 1] = '\0'; /* cut short: the start says enough */
+    } else {
         snprintf(out, len, "HTTP %ld", rep->status);
+    }
     return out;
 }
 
