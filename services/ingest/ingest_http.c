@@ -185,7 +185,7 @@ long ingest_http_timeout_ms(ingest_http_t *self)
     MHD_UNSIGNED_LONG_LONG ms;
     if (MHD_get_timeout(self->d, &ms) != MHD_YES)
         return -1;
-    return ms > 1000 ? 1000 : (long)ms;
+    return ms > 60000 ? 60000 : (long)ms;
 }
 
 void ingest_http_run(ingest_http_t *self)

@@ -33,8 +33,15 @@ int main(int argc, char **argv)
 
     zmq_pollitem_t items[] = {{.socket = NULL, .fd = ingest_http_fd(http), .events = ZMQ_POLLIN}};
     while (!service_stopping()) {
-        if (service_poll(svc, items, 1) < 0)
+        /* libmicrohttpd says when it has work pending (0 ms while a body is
+         * still arriving); waiting longer than that stalls every upload. */
+        long wait = ingest_http_timeout_ms(http);
+        if (wait < 0 || wait > SERVICE_POLL_MS)
+            wait = SERVICE_POLL_MS;
+        if (zmq_poll(items, 1, wait) < 0 && zmq_errno() != EINTR) {
+            log_error("zmq.poll_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
             goto out;
+        }
         ingest_http_run(http);
     }
     status = EXIT_SUCCESS;
