@@ -153,23 +153,9 @@ int calendar_is_school_week(const calendar_t *cal, rc_date_t date)
     return 0;
 }
 
-int calendar_open_sessions(const calendar_t *cal, rc_date_t from, rc_date_t to)
-{
-    int n = 0;
-    if (!cal->open)
-        return 0;
-    if (from < cal->lo)
-        from = cal->lo;
-    if (to > cal->hi)
-        to = cal->hi;
-    for (rc_date_t d = from; d <= to; d++) {
-        unsigned m = cal->open[d - cal->lo];
-        n += (m & SESS_AM ? 1 : 0) + (m & SESS_PM ? 1 : 0);
-    }
-    return n;
-}
-
-int calendar_school_days(const calendar_t *cal, rc_date_t from, rc_date_t to)
+/* count_days sums per_day[open mask] over from..to inclusive. */
+static int count_days(const calendar_t *cal, rc_date_t from, rc_date_t to,
+                      const int per_day[SESS_ALL + 1])
 {
     int n = 0;
     if (!cal->open)
@@ -179,8 +165,20 @@ int calendar_school_days(const calendar_t *cal, rc_date_t from, rc_date_t to)
     if (to > cal->hi)
         to = cal->hi;
     for (rc_date_t d = from; d <= to; d++)
-        n += cal->open[d - cal->lo] != 0;
+        n += per_day[cal->open[d - cal->lo] & SESS_ALL];
     return n;
+}
+
+int calendar_open_sessions(const calendar_t *cal, rc_date_t from, rc_date_t to)
+{
+    static const int sessions[SESS_ALL + 1] = {0, 1, 1, 2};
+    return count_days(cal, from, to, sessions);
+}
+
+int calendar_school_days(const calendar_t *cal, rc_date_t from, rc_date_t to)
+{
+    static const int days[SESS_ALL + 1] = {0, 1, 1, 1};
+    return count_days(cal, from, to, days);
 }
 
 rc_date_t calendar_prev_school_day(const calendar_t *cal, rc_date_t date)

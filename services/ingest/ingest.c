@@ -978,6 +978,29 @@ out:
 static const char *const case_keys[] = {"urn",         "upn",         "kind",   "date",
                                         "recorded_by", "recorded_at", "detail", NULL};
 
+static const char *fact_name(int k)
+{
+    return fact_kind_name((fact_kind_t)k);
+}
+
+static const char *role_name(int k)
+{
+    return staff_role_name((staff_role_t)k);
+}
+
+/* names lists name(1) .. name(count - 1), comma-separated, into buf. */
+static char *names(const char *(*name)(int), int count, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 1; k < count && used < len; k++) {
+        int w = snprintf(buf + used, len - used, "%s%s", k > 1 ? ", " : "", name(k));
+        if (w > 0)
+            used += (size_t)w;
+    }
+    return buf;
+}
+
 /* case_from_json reads one case fact; returns 0 after rejecting its row. */
 static int case_from_json(json_t *item, size_t row, wire_msg_t *msg, rejects_t *rj)
 {
@@ -1025,13 +1048,9 @@ static int case_from_json(json_t *item, size_t row, wire_msg_t *msg, rejects_t *
         snprintf(f->upn, sizeof f->upn, "%s", upn);
     }
     if (!kind || fact_kind_parse(kind, strlen(kind), &f->kind) != RC_OK) {
-        char all[400] = "";
-        for (int k = 1; k < FACT__COUNT; k++) {
-            strncat(all, fact_kind_name((fact_kind_t)k), sizeof all - strlen(all) - 3);
-            if (k + 1 < FACT__COUNT)
-                strncat(all, ", ", sizeof all - strlen(all) - 1);
-        }
-        reject(rj, row, "kind", "must be one of: %s", all);
+        char all[400];
+        reject(rj, row, "kind", "must be one of: %s",
+               names(fact_name, FACT__COUNT, all, sizeof all));
         ok = 0;
     }
     if (!date || date_parse(date, strlen(date), &f->date) != RC_OK) {
@@ -1039,13 +1058,9 @@ static int case_from_json(json_t *item, size_t row, wire_msg_t *msg, rejects_t *
         ok = 0;
     }
     if (!by || staff_role_parse(by, strlen(by), &f->recorded_by) != RC_OK) {
-        char all[400] = "";
-        for (int k = 1; k < STAFF__COUNT; k++) {
-            strncat(all, staff_role_name((staff_role_t)k), sizeof all - strlen(all) - 3);
-            if (k + 1 < STAFF__COUNT)
-                strncat(all, ", ", sizeof all - strlen(all) - 1);
-        }
-        reject(rj, row, "recorded_by", "must be a role, one of: %s", all);
+        char all[400];
+        reject(rj, row, "recorded_by", "must be a role, one of: %s",
+               names(role_name, STAFF__COUNT, all, sizeof all));
         ok = 0;
     }
     if (!at || time_parse_iso(at, strlen(at), &f->recorded_at, NULL) != RC_OK) {
