@@ -13,6 +13,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "common/refdata.h"
 #include "common/schoollog.h"
 #include "rollcall/codec.h"
 #include "rollcall/log.h"
@@ -254,17 +255,6 @@ static void school_release(school_t *s)
     calendar_destroy(&s->cal);
 }
 
-static int parse_cal_row(const char *row, cal_kind_t *kind, rc_date_t *from, rc_date_t *to,
-                         unsigned *mask)
-{
-    char k[16];
-    char f[16], t[16];
-    if (sscanf(row, "%15[a-z]|%15[0-9-]|%15[0-9-]|%u", k, f, t, mask) != 4)
-        return 0;
-    *kind = strcmp(k, "closure") == 0 ? CAL_CLOSURE : CAL_TERM;
-    return date_parse(f, strlen(f), from) == RC_OK && date_parse(t, strlen(t), to) == RC_OK;
-}
-
 /* school_load reads a school and its calendar from Redis into s. Returns 1
  * when loaded, 0 when the school is not known, -1 when Redis failed. */
 static int school_load(ingest_t *self, const char *urn, school_t *s)
@@ -290,17 +280,8 @@ static int school_load(ingest_t *self, const char *urn, school_t *s)
     s->cal = calendar_new();
     if (!s->cal)
         goto out;
-    for (size_t i = 0; cal->type == REDIS_REPLY_ARRAY && i < cal->elements; i++) {
-        cal_kind_t kind;
-        rc_date_t from, to;
-        unsigned mask;
-        if (!parse_cal_row(cal->element[i]->str, &kind, &from, &to, &mask))
-            continue;
-        if (kind == CAL_TERM)
-            calendar_add_term(s->cal, from, to);
-        else
-            calendar_add_closure(s->cal, from, to, mask);
-    }
+    for (size_t i = 0; cal->type == REDIS_REPLY_ARRAY && i < cal->elements; i++)
+        refdata_cal_apply(s->cal, cal->element[i]->str);
     result = 1;
 out:
     freeReplyObject(rv);
@@ -783,11 +764,9 @@ static void do_calendar(ingest_t *self, const records_t *r, rejects_t *rj, tally
                    CALENDAR_MAX_DAYS / 366);
             continue;
         }
-        char from[RC_DATE_STRLEN], to[RC_DATE_STRLEN];
+        char stored[REFDATA_CAL_ROW_MAX];
         redisAppendCommand(self->redis, "MULTI");
-        redisAppendCommand(self->redis, "SADD rc:cal:{%s} %s|%s|%s|%u", c->urn,
-                           c->kind == CAL_TERM ? "term" : "closure", date_format(c->from, from),
-                           date_format(c->to, to), c->sessions);
+        redisAppendCommand(self->redis, "SADD rc:cal:{%s} %s", c->urn, refdata_cal_row(c, stored));
         redisAppendCommand(self->redis, "EXEC");
         if (store_row(self, 1, row, rj, t))
             touch(ts, c->urn, NULL);
