@@ -292,3 +292,40 @@ Test(metrics, incremental_equals_recompute_10000_streams, .timeout = 300)
     cr_assert_geq(compared, 10000);
     cr_log_info("compared %d checkpoints over 10000 streams", compared);
 }
+
+Test(metrics, stored_form_round_trips)
+{
+    mark_t marks[] = {mk("2026-01-14", SESSION_PM, "N", 1), mk("2026-01-14", SESSION_AM, "L", 2),
+                      mk("2026-01-15", SESSION_AM, "C1", 3), mk("2026-01-15", SESSION_AM, "I", 4)};
+    marks[1].minutes_late = 17;
+    pupil_state_t st, back;
+    pupil_state_init(&st, cal, D("2026-01-15"));
+    for (int i = 0; i < 4; i++)
+        pupil_state_apply(&st, cal, &marks[i], NULL);
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(pupil_state_encode(&st, &buf, &len), RC_OK);
+    cr_assert_eq(len, 1 + 3 * PUPIL_STATE_SLOT_BYTES);
+    cr_assert_eq(pupil_state_decode(&back, cal, D("2026-01-15"), buf, len), RC_OK);
+    cr_assert(metrics_equal(&st.m, &back.m));
+    cr_assert_eq(back.n, 3);
+    cr_assert_eq(pupil_state_find(&back, D("2026-01-14"), SESSION_AM)->minutes_late, 17);
+    cr_assert_eq(pupil_state_find(&back, D("2026-01-15"), SESSION_AM)->code, CODE_I);
+    cr_assert_eq(pupil_state_find(&back, D("2026-01-15"), SESSION_AM)->recorded_at, 4);
+    pupil_state_release(&back);
+    /* Anything else is refused, never half-read. */
+    buf[0] = 2;
+    cr_assert_eq(pupil_state_decode(&back, cal, D("2026-01-15"), buf, len), RC_EPARSE);
+    cr_assert_eq(back.n, 0);
+    buf[0] = PUPIL_STATE_VERSION;
+    cr_assert_eq(pupil_state_decode(&back, cal, D("2026-01-15"), buf, len - 1), RC_EPARSE);
+    buf[1 + PUPIL_STATE_SLOT_BYTES + 5] = CODE__COUNT; /* a code out of range */
+    cr_assert_eq(pupil_state_decode(&back, cal, D("2026-01-15"), buf, len), RC_EPARSE);
+    buf[1 + PUPIL_STATE_SLOT_BYTES + 5] = CODE_L;
+    memcpy(buf + 1 + PUPIL_STATE_SLOT_BYTES, buf + 1, 4); /* out of order: same date again */
+    buf[1 + PUPIL_STATE_SLOT_BYTES + 4] = SESSION_AM;
+    buf[1 + 4] = SESSION_PM;
+    cr_assert_eq(pupil_state_decode(&back, cal, D("2026-01-15"), buf, len), RC_EPARSE);
+    free(buf);
+    pupil_state_release(&st);
+}

@@ -219,6 +219,73 @@ void pupil_state_set_today(pupil_state_t *st, const calendar_t *cal, rc_date_t t
     st->m.consecutive_unexplained_days = unexplained_run(st, cal);
 }
 
+/* ---- stored form ---- */
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+rc_err_t pupil_state_encode(const pupil_state_t *st, uint8_t **buf, size_t *len)
+{
+    *len = 1 + st->n * PUPIL_STATE_SLOT_BYTES;
+    uint8_t *b = malloc(*len);
+    if (!(*buf = b))
+        return RC_ENOMEM;
+    b[0] = PUPIL_STATE_VERSION;
+    for (size_t i = 0; i < st->n; i++) {
+        const mark_slot_t *s = &st->slots[i];
+        uint8_t *p = b + 1 + i * PUPIL_STATE_SLOT_BYTES;
+        put_le(p, (uint32_t)s->date, 4);
+        p[4] = s->session;
+        p[5] = s->code;
+        put_le(p + 6, s->minutes_late, 2);
+        put_le(p + 8, (uint64_t)s->recorded_at, 8);
+    }
+    return RC_OK;
+}
+
+rc_err_t pupil_state_decode(pupil_state_t *st, const calendar_t *cal, rc_date_t today,
+                            const uint8_t *buf, size_t len)
+{
+    pupil_state_init(st, cal, today);
+    if (len < 1 || buf[0] != PUPIL_STATE_VERSION || (len - 1) % PUPIL_STATE_SLOT_BYTES)
+        return RC_EPARSE;
+    int64_t last = INT64_MIN;
+    for (size_t off = 1; off < len; off += PUPIL_STATE_SLOT_BYTES) {
+        const uint8_t *p = buf + off;
+        mark_t m = {.date = (rc_date_t)(int32_t)get_le(p, 4),
+                    .session = (session_t)p[4],
+                    .code = (att_code_t)p[5],
+                    .minutes_late = (uint16_t)get_le(p + 6, 2),
+                    .recorded_at = (rc_time_t)get_le(p + 8, 8)};
+        int64_t key = slot_key(m.date, p[4]);
+        if (p[4] > SESSION_PM || p[5] >= CODE__COUNT || key <= last ||
+            m.date < date_from_ymd(RC_YEAR_MIN, 1, 1) ||
+            m.date > date_from_ymd(RC_YEAR_MAX, 12, 31)) {
+            pupil_state_release(st);
+            pupil_state_init(st, cal, today);
+            return RC_EPARSE;
+        }
+        last = key;
+        if (pupil_state_apply(st, cal, &m, NULL) != RC_OK) {
+            pupil_state_release(st);
+            pupil_state_init(st, cal, today);
+            return RC_ENOMEM;
+        }
+    }
+    return RC_OK;
+}
+
 /* ---- recompute from scratch ---- */
 
 static int cmp_session_then_winner(const void *pa, const void *pb)

@@ -109,6 +109,23 @@ const mark_slot_t *pupil_state_find(const pupil_state_t *st, rc_date_t date, ses
  * code is in set, for policy windows ("G, O, U in the last 12 weeks"). */
 uint32_t pupil_state_count(const pupil_state_t *st, rc_date_t from, rc_date_t to, code_set_t set);
 
+/* The stored form of a pupil's winning marks: a version byte, then 16 bytes
+ * a mark, little-endian (date i32, session u8, code u8, minutes u16,
+ * recorded_at i64), in (date, session) order. */
+#define PUPIL_STATE_VERSION    1
+#define PUPIL_STATE_SLOT_BYTES 16
+
+/* pupil_state_encode writes st's winning marks into a new *buf of *len
+ * bytes (owned by the caller: free()). RC_ENOMEM on allocation failure. */
+rc_err_t pupil_state_encode(const pupil_state_t *st, uint8_t **buf, size_t *len);
+
+/* pupil_state_decode initialises st for today from bytes pupil_state_encode
+ * wrote, metrics and all. Returns RC_EPARSE (st empty) for bytes of another
+ * shape: a wrong version, a partial slot, marks out of order or a code,
+ * session or date out of range; RC_ENOMEM. */
+rc_err_t pupil_state_decode(pupil_state_t *st, const calendar_t *cal, rc_date_t today,
+                            const uint8_t *buf, size_t len);
+
 /* metrics_compute recomputes from scratch: picks the winner of each session
  * among marks[0..n) (any order, duplicates and amendments included) and
  * derives every metric as of today. Returns RC_ENOMEM on allocation failure. */
