@@ -1,12 +1,43 @@
 /* main.c - rollcall-rules: keeps pupils' attendance state and runs each school's policy. */
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-#include "rules/rules_config.h"
+#include "common/feed.h"
+#include "rules/rules.h"
+
+/* follow subscribes the feed to the schools this worker owns. */
+static rc_err_t follow(feed_t *feed, rules_t *rules, const rules_config_t *cfg)
+{
+    if (!cfg->schools[0])
+        return feed_follow_all(feed, rules_position);
+    char list[RULES_SCHOOLS_MAX];
+    snprintf(list, sizeof list, "%s", cfg->schools);
+    for (char *save = NULL, *urn = strtok_r(list, ", ", &save); urn;
+         urn = strtok_r(NULL, ", ", &save)) {
+        uint64_t pos;
+        rc_err_t err = rules_position(rules, urn, &pos);
+        if (err == RC_OK)
+            err = feed_follow(feed, urn, pos);
+        if (err != RC_OK)
+            return err;
+    }
+    return RC_OK;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int main(int argc, char **argv)
 {
     rules_config_t cfg = {0};
     service_t *svc = NULL;
+    rules_t *rules = NULL;
+    feed_t *feed = NULL;
     void *sub, *pub;
     zmq_pollitem_t items[1];
     char pub_at[SERVICE_ENDPOINT_MAX];
@@ -18,24 +49,45 @@ int main(int argc, char **argv)
         goto out;
     if (!(svc = service_new(&cfg.common)))
         goto out;
-    if (!(sub = service_connect(svc, ZMQ_SUB, cfg.ingest_endpoints, "")))
+    if (!(sub = service_connect(svc, ZMQ_SUB, cfg.ingest_endpoints, NULL)))
         goto out;
     if (!(pub = service_bind(svc, ZMQ_PUB, cfg.pub_endpoint)))
         goto out;
+    if (!(rules = rules_new(&cfg, service_redis(svc))))
+        goto out;
+    if (!(feed = feed_new(service_redis(svc), sub, rules_apply, rules)))
+        goto out;
+    if (follow(feed, rules, &cfg) != RC_OK) {
+        log_error("rules.follow_failed", LOG_STR("schools", cfg.schools));
+        goto out;
+    }
+    feed_catch_up(feed); /* a failure here is retried by the loop below */
     log_info("service.ready", LOG_STR("version", config_version()),
              LOG_STR("worker_id", cfg.worker_id), LOG_STR("schools", cfg.schools),
              LOG_STR("sub", cfg.ingest_endpoints),
              LOG_STR("pub", service_endpoint(pub, pub_at, sizeof pub_at)));
 
     items[0] = (zmq_pollitem_t){.socket = sub, .events = ZMQ_POLLIN};
+    int64_t next_tail = now_ms() + 1000, next_scan = now_ms() + 10000;
     while (!service_stopping()) {
         if (service_poll(svc, items, 1) < 0)
             goto out;
         if (items[0].revents & ZMQ_POLLIN)
-            service_drain(sub); /* until the mark handler lands */
+            feed_on_readable(feed);
+        int64_t now = now_ms();
+        if (now >= next_tail) { /* the live path may have lost the last messages */
+            feed_check_tail(feed);
+            next_tail = now + 1000;
+        }
+        if (now >= next_scan) { /* schools new since start, and anything held */
+            feed_catch_up(feed);
+            next_scan = now + 10000;
+        }
     }
     status = EXIT_SUCCESS;
 out:
+    feed_destroy(&feed);
+    rules_destroy(&rules);
     service_destroy(&svc);
     log_info("service.stopped", LOG_INT("status", status));
     config_wipe_secrets(rules_service.table, &cfg);

@@ -1,0 +1,363 @@
+/* test_rules.c - rollcall-rules as a process behind the real ingest: a demo
+ * trust's registers with amendments, duplicates and late older marks
+ * replayed, and every pupil's stored metrics compared with a full
+ * recompute by the domain library; kill -9 of rules mid-replay; two workers
+ * splitting one trust. */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture_calendar.h"
+#include "rollcall/metrics.h"
+#include "rollcall/records.h"
+#include "testsupport.h"
+
+static ts_redis_t redis;
+static ts_proc_t ingest, workers[2];
+static int http_port, pub_port;
+static char dir[96];
+
+static void start_ingest(void)
+{
+    char rport[16], hport[16], pub[64];
+    snprintf(rport, sizeof rport, "%d", redis.port);
+    snprintf(hport, sizeof hport, "%d", http_port);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", pub_port);
+    char *argv[] = {(char *)ts_binary("services/rollcall-ingest"),
+                    "--redis-port",
+                    rport,
+                    "--http-port",
+                    hport,
+                    "--pub-endpoint",
+                    pub,
+                    "--clock",
+                    "replay",
+                    NULL};
+    ts_proc_spawn(&ingest, redis.dir, "ingest", argv);
+    cr_assert(ts_proc_wait_log(&ingest, "\"service.ready\"", 10000));
+}
+
+static void start_rules(int i, const char *schools)
+{
+    char rport[16], sub[64], pub[64], name[16], id[16];
+    snprintf(rport, sizeof rport, "%d", redis.port);
+    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", pub_port);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", ts_free_port());
+    snprintf(name, sizeof name, "rules%d", i);
+    snprintf(id, sizeof id, "rules-%d", i);
+    char *argv[] = {(char *)ts_binary("services/rollcall-rules"),
+                    "--redis-port",
+                    rport,
+                    "--ingest-endpoints",
+                    sub,
+                    "--pub-endpoint",
+                    pub,
+                    "--worker-id",
+                    id,
+                    "--schools",
+                    (char *)schools,
+                    NULL};
+    ts_proc_spawn(&workers[i], redis.dir, name, argv);
+    cr_assert(ts_proc_wait_log(&workers[i], "\"service.ready\"", 10000), "rules %d", i);
+}
+
+static void setup(void)
+{
+    ts_redis_start(&redis, 1);
+    http_port = ts_free_port();
+    pub_port = ts_free_port();
+    start_ingest();
+    snprintf(dir, sizeof dir, "%s/demo", redis.dir);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%s/scripts/demo-data.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR, dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void teardown(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (workers[i].pid > 0)
+            cr_expect_eq(ts_proc_stop(&workers[i], SIGTERM, 5000), 0, "rules %d exit", i);
+    ts_proc_stop(&ingest, SIGTERM, 5000);
+    ts_redis_stop(&redis);
+}
+
+TestSuite(rules, .init = setup, .fini = teardown, .timeout = 180);
+
+/* ---- helpers ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void post(const char *path, const char *ctype, const char *body, size_t len)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char ct[64];
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+    h = curl_slist_append(h, ct);
+    h = curl_slist_append(h, "Expect:");
+    FILE *sink = fopen("/dev/null", "w");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+    long status;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    cr_assert_eq(status, 200, "POST %s: %ld", path, status);
+    fclose(sink);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static void post_file(const char *kind)
+{
+    char path[160], api[32];
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s.csv", dir, kind);
+    snprintf(api, sizeof api, "/v1/%s", kind);
+    char *b = slurp(path, &len);
+    post(api, "text/csv", b, len);
+    free(b);
+}
+
+#define MARKS_HEADER "urn,upn,date,session,code,minutes_late,recorded_at\n"
+
+/* The replay's marks: the demo registers, then amendments (N to I later in
+ * the day), exact duplicates, and older marks arriving after newer ones. */
+static char *replay_marks(size_t *len)
+{
+    char path[160];
+    size_t n;
+    snprintf(path, sizeof path, "%s/marks.csv", dir);
+    char *demo = slurp(path, &n);
+    size_t cap = n * 2 + 4096, used = n;
+    char *b = malloc(cap);
+    memcpy(b, demo, n);
+    free(demo);
+    const char *line = strchr(b, '\n') + 1;
+    int k = 0;
+    for (const char *p = line; p < b + n && used + 256 < cap; k++) {
+        const char *e = strchr(p, '\n');
+        char row[200];
+        snprintf(row, sizeof row, "%.*s", (int)(e - p), p);
+        p = e + 1;
+        char urn[8], upn[16], date[16], sess[4], code[4], late[8], at[40];
+        if (sscanf(row, "%7[^,],%15[^,],%15[^,],%3[^,],%3[^,],%7[^,]", urn, upn, date, sess, code,
+                   late) < 5)
+            continue;
+        snprintf(at, sizeof at, "%sT%s+01:00", date, sess[0] == 'A' ? "10:45:00" : "15:30:00");
+        if (code[0] == 'N' && k % 2 == 0) /* the parent rang: illness, later that day */
+            used += (size_t)snprintf(b + used, cap - used, "%s,%s,%s,%s,I,,%s\n", urn, upn, date,
+                                     sess, at);
+        if (k % 17 == 0) /* the same row sent again */
+            used += (size_t)snprintf(b + used, cap - used, "%s\n", row);
+        if (k % 23 == 0) /* an older correction arriving late: changes nothing */
+            used += (size_t)snprintf(b + used, cap - used, "%s,%s,%s,%s,O,,%sT07:00:00+01:00\n",
+                                     urn, upn, date, sess, date);
+    }
+    b[used] = '\0';
+    *len = used;
+    return b;
+}
+
+static void post_in_batches(const char *csv, size_t len, size_t from, size_t upto)
+{
+    /* Rows [from, upto) of csv (after its header), in batches of 250. */
+    const char *p = strchr(csv, '\n') + 1;
+    size_t row = 0;
+    char *batch = malloc(len + sizeof MARKS_HEADER);
+    size_t blen = 0, rows = 0;
+    for (; p < csv + len; row++) {
+        const char *e = strchr(p, '\n');
+        if (row >= from && row < upto) {
+            if (!rows)
+                blen = (size_t)sprintf(batch, MARKS_HEADER);
+            memcpy(batch + blen, p, (size_t)(e - p) + 1);
+            blen += (size_t)(e - p) + 1;
+            if (++rows == 250) {
+                post("/v1/marks", "text/csv", batch, blen);
+                rows = 0;
+            }
+        }
+        p = e + 1;
+    }
+    if (rows)
+        post("/v1/marks", "text/csv", batch, blen);
+    free(batch);
+}
+
+static size_t count_rows(const char *csv)
+{
+    size_t n = 0;
+    for (const char *p = csv; *p; p++)
+        n += *p == '\n';
+    return n - 1;
+}
+
+/* wait_applied waits until every school's applied position is its log's end. */
+static void wait_applied(int timeout_ms)
+{
+    redisContext *c = ts_redis_connect(&redis);
+    const char *urns[] = {"100101", "100102", "100103"};
+    int done = 0;
+    for (int waited = 0; !done && waited < timeout_ms; waited += 100) {
+        done = 1;
+        for (int i = 0; i < 3; i++) {
+            redisReply *a = redisCommand(c, "GET rc:seq:{%s}", urns[i]);
+            redisReply *b = redisCommand(c, "HGET rs:school:{%s} pos", urns[i]);
+            if (b->type != REDIS_REPLY_STRING || strcmp(a->str, b->str) != 0)
+                done = 0;
+            freeReplyObject(a);
+            freeReplyObject(b);
+        }
+        if (!done)
+            ts_sleep_ms(100);
+    }
+    redisFree(c);
+    cr_assert(done, "rules did not catch up within %d ms", timeout_ms);
+}
+
+/* check_all compares every pupil's stored metrics with a recompute from
+ * the very marks that were sent, over each school's calendar. */
+static void check_all(const char *csv, size_t len, rc_date_t today)
+{
+    records_t *marks = NULL, *cal_rows = NULL;
+    cr_assert_eq(records_parse(REC_MARKS, REC_FMT_CSV, csv, len, &marks), RC_OK);
+    char path[160];
+    size_t clen;
+    snprintf(path, sizeof path, "%s/calendar.csv", dir);
+    char *calcsv = slurp(path, &clen);
+    cr_assert_eq(records_parse(REC_CALENDAR, REC_FMT_CSV, calcsv, clen, &cal_rows), RC_OK);
+    free(calcsv);
+    redisContext *c = ts_redis_connect(&redis);
+    mark_t *mine = malloc(marks->n * sizeof *mine);
+    int pupils = 0;
+    for (size_t i = 0; i < marks->n; i++) {
+        const mark_t *m = &marks->v[i].u.mark;
+        int first = 1; /* each (urn, upn) once */
+        for (size_t j = 0; j < i && first; j++)
+            first = strcmp(marks->v[j].u.mark.upn, m->upn) != 0 ||
+                    strcmp(marks->v[j].u.mark.urn, m->urn) != 0;
+        if (!first)
+            continue;
+        size_t n = 0;
+        for (size_t j = 0; j < marks->n; j++)
+            if (strcmp(marks->v[j].u.mark.upn, m->upn) == 0 &&
+                strcmp(marks->v[j].u.mark.urn, m->urn) == 0)
+                mine[n++] = marks->v[j].u.mark;
+        calendar_t *cal = calendar_new();
+        for (size_t j = 0; j < cal_rows->n; j++) {
+            const calendar_rec_t *r = &cal_rows->v[j].u.calendar;
+            if (strcmp(r->urn, m->urn) != 0)
+                continue;
+            if (r->kind == CAL_TERM)
+                calendar_add_term(cal, r->from, r->to);
+            else
+                calendar_add_closure(cal, r->from, r->to, r->sessions);
+        }
+        metrics_t want;
+        cr_assert_eq(metrics_compute(mine, n, cal, today, &want), RC_OK);
+        calendar_destroy(&cal);
+        redisReply *r = redisCommand(
+            c,
+            "HMGET rs:pupil:{%s}:%s possible_sessions attended_sessions authorised_absences "
+            "unauthorised_absences late_before_close late_after_close "
+            "penalty_window_unauthorised consecutive_unexplained_days",
+            m->urn, m->upn);
+        uint32_t want_v[8] = {want.possible_sessions,           want.attended_sessions,
+                              want.authorised_absences,         want.unauthorised_absences,
+                              want.late_before_close,           want.late_after_close,
+                              want.penalty_window_unauthorised, want.consecutive_unexplained_days};
+        for (int f = 0; f < 8; f++) {
+            cr_assert_eq(r->element[f]->type, REDIS_REPLY_STRING, "pupil %d field %d missing",
+                         pupils, f);
+            cr_assert_eq(strtoul(r->element[f]->str, NULL, 10), want_v[f],
+                         "school %s pupil %d field %d: stored %s, recompute %u", m->urn, pupils, f,
+                         r->element[f]->str, want_v[f]);
+        }
+        freeReplyObject(r);
+        pupils++;
+    }
+    cr_assert_eq(pupils, 120, "every demo pupil has state");
+    free(mine);
+    redisFree(c);
+    records_destroy(&marks);
+    records_destroy(&cal_rows);
+}
+
+static void load_reference(void)
+{
+    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
+    for (int i = 0; i < 4; i++)
+        post_file(kinds[i]);
+}
+
+static const char *final_tick = "{\"now\":\"2026-09-18T16:00:00+01:00\"}";
+
+/* ---- tests ---- */
+
+Test(rules, replay_equals_recompute)
+{
+    load_reference();
+    start_rules(0, "");
+    size_t len;
+    char *csv = replay_marks(&len);
+    const char *first_tick = "{\"now\":\"2026-09-02T08:00:00+01:00\"}";
+    post("/v1/clock", "application/json", first_tick, strlen(first_tick));
+    post_in_batches(csv, len, 0, count_rows(csv));
+    post("/v1/clock", "application/json", final_tick, strlen(final_tick));
+    wait_applied(60000);
+    check_all(csv, len, fx_date("2026-09-18"));
+    free(csv);
+}
+
+Test(rules, kill_9_mid_replay_then_restart)
+{
+    load_reference();
+    start_rules(0, "");
+    size_t len;
+    char *csv = replay_marks(&len);
+    size_t rows = count_rows(csv);
+    post_in_batches(csv, len, 0, rows / 2);
+    cr_assert_eq(ts_proc_stop(&workers[0], SIGKILL, 2000), 128 + SIGKILL);
+    post_in_batches(csv, len, rows / 2, rows); /* while rules is down */
+    post("/v1/clock", "application/json", final_tick, strlen(final_tick));
+    start_rules(0, "");
+    wait_applied(60000);
+    check_all(csv, len, fx_date("2026-09-18"));
+    free(csv);
+}
+
+Test(rules, two_workers_split_one_trust)
+{
+    load_reference();
+    start_rules(0, "100101,100102");
+    start_rules(1, "100103");
+    size_t len;
+    char *csv = replay_marks(&len);
+    post_in_batches(csv, len, 0, count_rows(csv));
+    post("/v1/clock", "application/json", final_tick, strlen(final_tick));
+    wait_applied(60000);
+    check_all(csv, len, fx_date("2026-09-18"));
+    free(csv);
+}
