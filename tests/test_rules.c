@@ -78,9 +78,18 @@ static void setup(void)
 
 static void teardown(void)
 {
-    for (int i = 0; i < 2; i++)
-        if (workers[i].pid > 0)
-            cr_expect_eq(ts_proc_stop(&workers[i], SIGTERM, 5000), 0, "rules %d exit", i);
+    for (int i = 0; i < 2; i++) {
+        if (workers[i].pid <= 0)
+            continue;
+        int status = ts_proc_stop(&workers[i], SIGTERM, 5000);
+        if (status != 0) { /* under ASan: the report is in its log */
+            char cmd[200];
+            snprintf(cmd, sizeof cmd, "grep -v '\"level\"' '%s' | head -n 40 >&2", workers[i].log);
+            if (system(cmd) != 0)
+                fprintf(stderr, "(no log)\n");
+        }
+        cr_expect_eq(status, 0, "rules %d exited with %d", i, status);
+    }
     ts_proc_stop(&ingest, SIGTERM, 5000);
     ts_redis_stop(&redis);
 }

@@ -124,7 +124,7 @@ static int cmp_pupil(const void *key, const void *elem)
 static pupil_t *pupil_get(rules_t *self, school_t *s, const char *upn, rc_err_t *err)
 {
     *err = RC_OK;
-    pupil_t *p = bsearch(upn, s->pupils, s->n, sizeof *s->pupils, cmp_pupil);
+    pupil_t *p = s->n ? bsearch(upn, s->pupils, s->n, sizeof *s->pupils, cmp_pupil) : NULL;
     if (p)
         return p;
     if (s->n == s->cap) {
