@@ -2,7 +2,7 @@
  * alerts outside the ladder, and tracks of ordered stages with entry
  * conditions, actions, monitoring periods and review outcomes. Loaded from
  * the YAML a school's attendance lead reads and edits (docs/policies.md,
- * policies/*.yaml) by policy_load; evaluated by policy_eval.h. No I/O here.
+ * policies/<name>.yaml) by policy_load; evaluated by policy_eval.h. No I/O here.
  *
  * How a track moves (the semantics every policy file relies on):
  *  - A pupil is at stage 0 ("none") or at one stage of each track.
@@ -43,11 +43,13 @@
 #define POLICY_ERR_MAX     400
 #define POLICY_MAX_BYTES   (256 * 1024) /* a policy file larger than this is refused */
 
-/* A band: pupils whose attendance is at least min_pct (and below the band
- * above) are in it. Bands are held highest first; the last has min_pct 0. */
+/* A band: pupils whose attendance is at least min_pct (above it, when
+ * `above` is set) and below the band above are in it. Bands are held highest
+ * first; the last has min_pct 0 and `above` 0. */
 typedef struct {
     char name[POLICY_NAME_MAX + 1]; /* "green", "amber", "red" */
     double min_pct;
+    int above; /* 1: strictly above min_pct (seed 004: amber is above 90, "90% or below" is red) */
     unsigned line;
 } policy_band_t;
 
@@ -80,7 +82,10 @@ typedef struct {
     policy_period_t period; /* COND_COUNT_AT_LEAST */
     unsigned weeks;         /* PERIOD_SCHOOL_WEEKS */
     fact_kind_t fact;       /* COND_FACT */
-    unsigned line;          /* where it is written, for reasons and errors */
+    /* COND_FACT: only facts recorded with this detail (the stage a meeting
+     * was for: "stage_3_letter_d"); "" matches any. */
+    char detail[POLICY_NAME_MAX + 1];
+    unsigned line; /* where it is written, for reasons and errors */
 } cond_atom_t;
 
 /* A condition: all of its atoms (or any, when any_of), none = never true. */
@@ -94,8 +99,8 @@ typedef enum {
     ACT_LETTER = 1, /* a letter from a template (seed 004's Letter 1, seed 001's Letter A) */
     ACT_SMS,
     ACT_EMAIL,
-    ACT_CALL,       /* a phone call by the responsible person */
-    ACT_MEETING,    /* a meeting to arrange (TAF, ISAP, attendance panel) */
+    ACT_CALL,    /* a phone call by the responsible person */
+    ACT_MEETING, /* a meeting to arrange (TAF, ISAP, attendance panel) */
     ACT_HOME_VISIT,
     ACT_REFERRAL,   /* a referral to the LA (emits referral kind stage_referral) */
     ACT_DSL,        /* escalate to the designated safeguarding lead */
@@ -141,22 +146,22 @@ typedef struct {
 
 /* The alerts outside the ladder (SPEC section 3). A zero day count is off. */
 typedef struct {
-    int first_day;                     /* text both parents when a session is still N */
-    int first_day_minute;              /* minute of the school day to send at: 570 = 09:30 */
+    int first_day;        /* text both parents when a session is still N */
+    int first_day_minute; /* minute of the school day to send at: 570 = 09:30 */
     char first_day_template[POLICY_NAME_MAX + 1];
     unsigned home_visit_days[POLICY_MAX_DAYS]; /* consecutive unexplained days: {2, 4} */
     size_t nhome_visit_days;
-    unsigned cme_days;               /* 10: Children Missing Education referral */
-    unsigned n_unresolved_days;      /* 5: an N still unresolved after this many school days */
-    unsigned illness_days;           /* 15: days of illness, consecutive or in total, to the LA */
-    unsigned deletion_days;          /* 20: continuous days of deletion_codes */
-    code_set_t deletion_codes;       /* G N O */
-    int penalty;                     /* the penalty-notice threshold alert */
-    code_set_t penalty_codes;        /* national: G N O U; seeds 000 and 004: G O U */
-    unsigned penalty_weeks;          /* national: 10; seed 004: 12 */
-    unsigned penalty_sessions;       /* 10 */
-    int severe_absence;              /* SA reached: referral to the LA */
-    int social_worker;               /* tell a pupil's social worker of unexplained absence */
+    unsigned cme_days;          /* 10: Children Missing Education referral */
+    unsigned n_unresolved_days; /* 5: an N still unresolved after this many school days */
+    unsigned illness_days;      /* 15: days of illness, consecutive or in total, to the LA */
+    unsigned deletion_days;     /* 20: continuous days of deletion_codes */
+    code_set_t deletion_codes;  /* G N O */
+    int penalty;                /* the penalty-notice threshold alert */
+    code_set_t penalty_codes;   /* national: G N O U; seeds 000 and 004: G O U */
+    unsigned penalty_weeks;     /* national: 10; seed 004: 12 */
+    unsigned penalty_sessions;  /* 10 */
+    int severe_absence;         /* SA reached: referral to the LA */
+    int social_worker;          /* tell a pupil's social worker of unexplained absence */
 } policy_alerts_t;
 
 typedef struct {
@@ -165,7 +170,7 @@ typedef struct {
     char source[POLICY_TEXT_MAX + 1]; /* which seed document it encodes */
     policy_band_t bands[POLICY_MAX_BANDS];
     size_t nbands;
-    double target_pct;                /* the school's attendance target (seed 004: 97) */
+    double target_pct; /* the school's attendance target (seed 004: 97) */
     unsigned min_possible_sessions;
     policy_alerts_t alerts;
     policy_track_t tracks[POLICY_MAX_TRACKS];
