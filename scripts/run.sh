@@ -116,6 +116,22 @@ for kind in schools calendar pupils contacts marks; do
   printf '   %-9s %s\n' "$kind" "$(echo "$out" | tr -s ' ' | paste -sd ',' | sed 's/,/, /g')"
 done
 
+# rules applies every school's log; show that it has caught up.
+for _ in $(seq 100); do
+  behind=0
+  for urn in $(redis-cli -p "$redis_port" smembers rc:schools); do
+    [ "$(redis-cli -p "$redis_port" get "rc:seq:{$urn}")" = \
+      "$(redis-cli -p "$redis_port" hget "rs:school:{$urn}" pos)" ] || behind=1
+  done
+  [ $behind -eq 0 ] && break
+  sleep 0.2
+done
+pupils=0
+for urn in $(redis-cli -p "$redis_port" smembers rc:schools); do
+  pupils=$((pupils + $(redis-cli -p "$redis_port" scard "rs:pupils:{$urn}")))
+done
+echo "   rules     $pupils pupils with attendance state$([ $behind -eq 0 ] || echo ' (still catching up)')"
+
 cat <<INFO
 
 Rollcall is running on loopback:
