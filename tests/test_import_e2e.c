@@ -18,21 +18,8 @@ static void setup(void)
 {
     ts_redis_start(&redis, 1);
     int http = ts_free_port(), pub = ts_free_port();
-    char rport[16], hport[16], pubep[64];
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(hport, sizeof hport, "%d", http);
-    snprintf(pubep, sizeof pubep, "tcp://127.0.0.1:%d", pub);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", http);
-    char *argv[] = {(char *)ts_binary("services/rollcall-ingest"),
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--pub-endpoint",
-                    pubep,
-                    NULL};
-    ts_proc_spawn(&ingest, redis.dir, "ingest", argv);
-    cr_assert(ts_proc_wait_log(&ingest, "\"service.ready\"", 10000));
+    ts_start_ingest(&ingest, &redis, http, pub, NULL);
     snprintf(dir, sizeof dir, "%s/demo", redis.dir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "%s/scripts/demo-data.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR, dir);

@@ -28,27 +28,8 @@ static void *zctx, *sub;
 
 static void start_ingest(void)
 {
-    char rport[16], hport[16], pub[64];
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(hport, sizeof hport, "%d", http_port);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", pub_port);
-    char *argv[] = {(char *)ts_binary("services/rollcall-ingest"),
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--pub-endpoint",
-                    pub,
-                    "--clock",
-                    "replay",
-                    "--max-body",
-                    "65536",
-                    "--http-timeout",
-                    "1s",
-                    NULL};
-    ts_proc_spawn(&ingest, redis.dir, "ingest", argv);
-    cr_assert(ts_proc_wait_log(&ingest, "\"service.ready\"", 10000), "ingest did not start: %s",
-              ingest.log);
+    ts_start_ingest(&ingest, &redis, http_port, pub_port, "--max-body", "65536", "--http-timeout",
+                    "1s", NULL);
 }
 
 /* ---- HTTP ---- */

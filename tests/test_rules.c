@@ -22,22 +22,7 @@ static char dir[96];
 
 static void start_ingest(void)
 {
-    char rport[16], hport[16], pub[64];
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(hport, sizeof hport, "%d", http_port);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", pub_port);
-    char *argv[] = {(char *)ts_binary("services/rollcall-ingest"),
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--pub-endpoint",
-                    pub,
-                    "--clock",
-                    "replay",
-                    NULL};
-    ts_proc_spawn(&ingest, redis.dir, "ingest", argv);
-    cr_assert(ts_proc_wait_log(&ingest, "\"service.ready\"", 10000));
+    ts_start_ingest(&ingest, &redis, http_port, pub_port, NULL);
 }
 
 static void start_rules(int i, const char *schools)

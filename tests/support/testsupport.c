@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,4 +200,30 @@ const char *ts_binary(const char *rel)
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", ROLLCALL_BINARY_DIR, rel);
     return path;
+}
+
+void ts_start_ingest(ts_proc_t *p, const ts_redis_t *r, int http_port, int pub_port, ...)
+{
+    char rport[16], hport[16], pub[64];
+    snprintf(rport, sizeof rport, "%d", r->port);
+    snprintf(hport, sizeof hport, "%d", http_port);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", pub_port);
+    char *argv[16] = {(char *)ts_binary("services/rollcall-ingest"),
+                      "--redis-port",
+                      rport,
+                      "--http-port",
+                      hport,
+                      "--pub-endpoint",
+                      pub,
+                      "--clock",
+                      "replay"};
+    int n = 9;
+    va_list ap;
+    va_start(ap, pub_port);
+    for (char *a; n < 13 && (a = va_arg(ap, char *)) != NULL;)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    ts_proc_spawn(p, r->dir, "ingest", argv);
+    cr_assert(ts_proc_wait_log(p, "\"service.ready\"", 10000), "ingest did not start: %s", p->log);
 }

@@ -52,6 +52,11 @@ int ts_proc_wait_log(const ts_proc_t *p, const char *needle, int timeout_ms);
  * status (128 + signal when killed by one), or -1 after SIGKILL on timeout. */
 int ts_proc_stop(ts_proc_t *p, int sig, int timeout_ms);
 
+/* ts_start_ingest starts rollcall-ingest against r on http_port, publishing
+ * on pub_port, in replay mode, with up to 4 more arguments (NULL-ended), and
+ * waits until it is ready (cr_assert otherwise). */
+void ts_start_ingest(ts_proc_t *p, const ts_redis_t *r, int http_port, int pub_port, ...);
+
 /* ts_binary returns the path of a built binary ("services/rollcall-ingest"). */
 const char *ts_binary(const char *rel);
 
