@@ -19,9 +19,9 @@
 
 /* The sequence key's layout is documented in schoollog.h; the tail check
  * reads it directly so it can pipeline the reads of many schools. */
-#define SEQ_KEY_FMT   "rc:seq:{%s}"
-#define SEQ_KEY_HEAD  "rc:seq:{"
-#define SEQ_KEY_MATCH "rc:seq:{*}"
+#define SEQ_KEY_FMT   SCHOOLLOG_SEQ_KEY_FMT
+#define SEQ_KEY_HEAD  SCHOOLLOG_SEQ_KEY_HEAD
+#define SEQ_KEY_MATCH SCHOOLLOG_SEQ_KEY_MATCH
 
 static const char *const roots[] = {CODEC_TOPIC_MARK, CODEC_TOPIC_TICK, CODEC_TOPIC_FACT,
                                     CODEC_TOPIC_REF};

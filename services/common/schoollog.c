@@ -76,8 +76,8 @@ rc_err_t schoollog_install(redisContext *redis, const char **why)
 
 static void log_keys(const char *urn, char seq[KEY_MAX], char log[KEY_MAX])
 {
-    snprintf(seq, KEY_MAX, "rc:seq:{%s}", urn);
-    snprintf(log, KEY_MAX, "rc:log:{%s}", urn);
+    snprintf(seq, KEY_MAX, SCHOOLLOG_SEQ_KEY_FMT, urn);
+    snprintf(log, KEY_MAX, SCHOOLLOG_LOG_KEY_FMT, urn);
 }
 
 rc_err_t schoollog_queue_mark(redisContext *redis, const mark_t *mark, const uint8_t *env,
@@ -151,7 +151,7 @@ out:
 rc_err_t schoollog_last_seq(redisContext *redis, const char *urn, uint64_t *seq)
 {
     char key[KEY_MAX];
-    snprintf(key, sizeof key, "rc:seq:{%s}", urn);
+    snprintf(key, sizeof key, SCHOOLLOG_SEQ_KEY_FMT, urn);
     redisReply *r = redisCommand(redis, "GET %s", key);
     rc_err_t err = RC_EIO;
     if (r && r->type == REDIS_REPLY_NIL) {
@@ -170,7 +170,7 @@ rc_err_t schoollog_read(redisContext *redis, const char *urn, uint64_t after, si
                         schoollog_entry_fn fn, void *ctx, size_t *n_read)
 {
     char key[KEY_MAX], from[32], count[24];
-    snprintf(key, sizeof key, "rc:log:{%s}", urn);
+    snprintf(key, sizeof key, SCHOOLLOG_LOG_KEY_FMT, urn);
     snprintf(from, sizeof from, "%" PRIu64 "-0", after + 1);
     snprintf(count, sizeof count, "%zu", max);
     const char *argv[] = {"XRANGE", key, from, "+", "COUNT", count};

@@ -30,6 +30,13 @@
 #include "rollcall/error.h"
 #include "rollcall/metrics.h"
 
+/* The key names above, for code that reads them directly (feed.c's
+ * pipelined GETs and SCAN). */
+#define SCHOOLLOG_SEQ_KEY_FMT   "rc:seq:{%s}"
+#define SCHOOLLOG_SEQ_KEY_HEAD  "rc:seq:{"
+#define SCHOOLLOG_SEQ_KEY_MATCH "rc:seq:{*}"
+#define SCHOOLLOG_LOG_KEY_FMT   "rc:log:{%s}"
+
 /* What became of one append. */
 typedef enum {
     SCHOOLLOG_APPENDED = 0, /* stored; for a mark, it won its session */
