@@ -69,6 +69,23 @@ static wire_msg_t event_msg(void)
     return m;
 }
 
+/* review_msg: seed 004's "improved -> acknowledgement letter, stay" at a review. */
+static wire_msg_t review_msg(void)
+{
+    wire_msg_t m = event_msg();
+    pupil_event_t *e = &m.u.event;
+    strcpy(m.event_id, "review:evt-8");
+    e->kind = EVENT_REVIEW;
+    strcpy(e->stage_from, "Stage 2 – meeting");
+    strcpy(e->stage_to, "Stage 2 – meeting");
+    e->improved = 1;
+    strcpy(e->reason, "review of stage_2 due 2026-10-05: attendance 95.0% -> improved: stay");
+    e->actions = (event_actions_t){.n_templates = 1, .templates = {"acknowledgement"}};
+    e->responsible = STAFF_HEAD_OF_YEAR;
+    e->review_date = DAY + 28;
+    return m;
+}
+
 static wire_msg_t outcome_msg(void)
 {
     wire_msg_t m;
@@ -331,6 +348,132 @@ Test(codec, alert_and_referral_round_trip)
     cr_assert_eq(out.u.event.metrics.possible_sessions, 0);
 }
 
+Test(codec, review_round_trip_improved_and_not)
+{
+    wire_msg_t in = review_msg(), out;
+    round_trip(&in, &out);
+    const pupil_event_t *e = &out.u.event;
+    cr_assert_eq(e->kind, EVENT_REVIEW);
+    cr_assert_eq(e->improved, 1);
+    cr_assert_str_eq(e->track, "absence");
+    cr_assert_str_eq(e->stage_from, "Stage 2 – meeting");
+    cr_assert_str_eq(e->stage_to, "Stage 2 – meeting");
+    cr_assert_eq(e->alert, ALERT_NONE);
+    cr_assert_eq(e->referral, REFERRAL_NONE);
+    cr_assert_eq(e->actions.n_templates, 1);
+    cr_assert_str_eq(e->actions.templates[0], "acknowledgement");
+    cr_assert_eq(e->responsible, STAFF_HEAD_OF_YEAR);
+    cr_assert_eq(e->review_date, DAY + 28);
+
+    in.u.event.improved = 0;
+    in.u.event.actions = (event_actions_t){0};
+    in.u.event.review_date = RC_DATE_NONE;
+    round_trip(&in, &out);
+    cr_assert_eq(out.u.event.kind, EVENT_REVIEW);
+    cr_assert_eq(out.u.event.improved, 0);
+    cr_assert_eq(out.u.event.actions.n_templates, 0);
+    cr_assert_eq(out.u.event.review_date, RC_DATE_NONE);
+}
+
+/* refused expects codec_validate and codec_encode to refuse m with exactly want. */
+static void refused(const wire_msg_t *m, const char *want)
+{
+    char why[CODEC_WHY_MAX] = "";
+    uint8_t *buf = (uint8_t *)"untouched";
+    size_t len = 99;
+    cr_assert_eq(codec_validate(m, why), RC_EINVAL, "validate accepted: want %s", want);
+    cr_assert_str_eq(why, want);
+    why[0] = '\0';
+    cr_assert_eq(codec_encode(m, &buf, &len, why), RC_EINVAL, "encode accepted: want %s", want);
+    cr_assert_null(buf);
+    cr_assert_eq(len, 0);
+    cr_assert_str_eq(why, want);
+}
+
+Test(codec, review_rules_are_enforced_both_ways)
+{
+    wire_msg_t m = review_msg();
+    m.u.event.improved = 2;
+    refused(&m, "pupil_event.improved: must be 0 or 1");
+    m.u.event.improved = -1;
+    refused(&m, "pupil_event.improved: must be 0 or 1");
+
+    m = review_msg();
+    m.u.event.track[0] = '\0';
+    refused(&m, "pupil_event.track: is missing");
+    m = review_msg();
+    strcpy(m.u.event.stage_to, "Stage 3");
+    refused(&m, "pupil_event.stage_to: differs from stage_from on a review");
+    m = review_msg();
+    m.u.event.stage_from[0] = '\0';
+    refused(&m, "pupil_event.stage_to: differs from stage_from on a review");
+    m = review_msg();
+    m.u.event.stage_from[0] = m.u.event.stage_to[0] = '\0';
+    refused(&m, "pupil_event.stage_to: is missing (a review names the stage reviewed)");
+    m = review_msg();
+    m.u.event.alert = ALERT_HOME_VISIT_DUE;
+    refused(&m, "pupil_event.alert: is set on a review event");
+    m = review_msg();
+    m.u.event.referral = REFERRAL_STAGE;
+    refused(&m, "pupil_event.referral: is set on a review event");
+
+    /* improved belongs to reviews alone, even when the rest is valid */
+    m = event_msg();
+    m.u.event.improved = 1;
+    refused(&m, "pupil_event.improved: is only for review events, not stage_change");
+    m = event_msg();
+    m.u.event.kind = EVENT_ALERT;
+    m.u.event.alert = ALERT_HOME_VISIT_DUE;
+    m.u.event.improved = 1;
+    refused(&m, "pupil_event.improved: is only for review events, not alert");
+    m = event_msg();
+    m.u.event.kind = EVENT_REFERRAL;
+    m.u.event.referral = REFERRAL_CME;
+    m.u.event.improved = 1;
+    refused(&m, "pupil_event.improved: is only for review events, not referral");
+
+    /* and on the way in, from a hand-built envelope */
+    Rollcall__Envelope env = ROLLCALL__ENVELOPE__INIT;
+    Rollcall__PupilEvent e = ROLLCALL__PUPIL_EVENT__INIT;
+    char why[CODEC_WHY_MAX];
+    env.schema_version = CODEC_SCHEMA_VERSION;
+    env.event_id = "r-1";
+    env.urn = URN;
+    env.body_case = ROLLCALL__ENVELOPE__BODY_PUPIL_EVENT;
+    env.pupil_event = &e;
+    e.kind = ROLLCALL__PUPIL_EVENT_KIND__PUPIL_EVENT_REVIEW;
+    e.la_code = LA;
+    e.upn = UPN1;
+    e.date = DAY;
+    e.track = "absence";
+    e.stage_from = "stage_1";
+    e.stage_to = "stage_1";
+    e.reason = "review of stage_1: not improved";
+    cr_assert_eq(decode_pb(&env, why), RC_OK, "%s", why);
+    e.improved = 1;
+    cr_assert_eq(decode_pb(&env, why), RC_OK, "%s", why);
+    e.stage_to = "stage_2";
+    cr_assert_eq(decode_pb(&env, why), RC_EINVAL);
+    cr_assert_str_eq(why, "pupil_event.stage_to: differs from stage_from on a review");
+    e.stage_from = e.stage_to = "";
+    cr_assert_eq(decode_pb(&env, why), RC_EINVAL);
+    cr_assert_str_eq(why, "pupil_event.stage_to: is missing (a review names the stage reviewed)");
+    e.stage_from = e.stage_to = "stage_1";
+    e.track = "";
+    cr_assert_eq(decode_pb(&env, why), RC_EINVAL);
+    cr_assert_str_eq(why, "pupil_event.track: is missing");
+    e.track = "absence";
+    e.kind = ROLLCALL__PUPIL_EVENT_KIND__PUPIL_EVENT_STAGE_CHANGE;
+    e.stage_from = "";
+    cr_assert_eq(decode_pb(&env, why), RC_EINVAL);
+    cr_assert_str_eq(why, "pupil_event.improved: is only for review events, not stage_change");
+    e.improved = 0;
+    cr_assert_eq(decode_pb(&env, why), RC_OK, "%s", why);
+    e.kind = (Rollcall__PupilEventKind)(ROLLCALL__PUPIL_EVENT_KIND__PUPIL_EVENT_REVIEW + 1);
+    cr_assert_eq(decode_pb(&env, why), RC_EINVAL);
+    cr_assert_str_eq(why, "pupil_event.kind: has an unknown value");
+}
+
 Test(codec, notification_outcome_round_trip_every_field)
 {
     wire_msg_t in = outcome_msg(), out;
@@ -365,6 +508,11 @@ Test(codec, msg_equal_sees_every_difference)
     cr_assert_not(codec_msg_equal(&a, &b));
     b = a;
     b.seq--;
+    cr_assert_not(codec_msg_equal(&a, &b));
+    a = review_msg();
+    b = a;
+    cr_assert(codec_msg_equal(&a, &b));
+    b.u.event.improved = 0;
     cr_assert_not(codec_msg_equal(&a, &b));
 }
 
@@ -783,6 +931,10 @@ Test(codec, topics)
     cr_assert_str_eq(t, "pupil.202.100001.referral.");
     cr_assert_eq(codec_topic_referral(&m, t), RC_OK);
     cr_assert_str_eq(t, "referral.202.100001.");
+    m.u.event.kind = EVENT_REVIEW;
+    cr_assert_eq(codec_topic(&m, t), RC_OK);
+    cr_assert_str_eq(t, "pupil.202.100001.review.");
+    cr_assert_eq(codec_topic_referral(&m, t), RC_EINVAL);
     strcpy(m.u.event.la_code, "2x2");
     cr_assert_eq(codec_topic(&m, t), RC_EINVAL);
     cr_assert_eq(codec_topic_referral(&m, t), RC_EINVAL);
@@ -831,6 +983,8 @@ Test(codec, names_match_the_spec_and_parse_back)
     cr_assert_str_eq(referral_kind_name(REFERRAL__COUNT), "unknown");
     cr_assert_str_eq(alert_kind_name(ALERT_N_UNRESOLVED_5_DAYS), "n_unresolved_5_days");
     cr_assert_str_eq(event_kind_name(EVENT_STAGE_CHANGE), "stage_change");
+    cr_assert_str_eq(event_kind_name(EVENT_REVIEW), "review");
+    cr_assert_str_eq(event_kind_name(EVENT__COUNT), "unknown");
     cr_assert_str_eq(delivery_status_name(DELIVERY_FAILED_PERMANENT), "failed_permanent");
     cr_assert_str_eq(channel_name(CHANNEL_LETTER), "letter");
     cr_assert_str_eq(wire_kind_name(WIRE_OUTCOME), "outcome");

@@ -936,21 +936,137 @@ Test(policy_eval, decisions_become_valid_wire_events)
         snprintf(msg.event_id, sizeof msg.event_id, "e%zu", i);
         snprintf(msg.urn, sizeof msg.urn, "100001");
         rc_err_t err = policy_eval_event(&pa->log[i].d, pa->log[i].date, &pa->st.m, &msg.u.event);
-        if (err == RC_ENOTFOUND) {
-            reviews++;
-            continue;
-        }
         cr_assert_eq(err, RC_OK);
         snprintf(msg.u.event.la_code, sizeof msg.u.event.la_code, "123");
         snprintf(msg.u.event.upn, sizeof msg.u.event.upn, "B801200005001");
         char why[CODEC_WHY_MAX];
         cr_assert_eq(codec_validate(&msg, why), RC_OK, "%s: %s", why, pa->log[i].d.reason);
+        if (msg.u.event.kind == EVENT_REVIEW)
+            reviews++;
         events++;
     }
     cr_assert_gt(events, 5);
     cr_assert_gt(reviews, 0);
+    cr_assert_eq(reviews, count(pa, DECISION_REVIEW_IMPROVED, 0) +
+                              count(pa, DECISION_REVIEW_NOT_IMPROVED, 0));
     cr_assert_eq(count(pa, DECISION_REFERRAL, REFERRAL_CME), 1);
     cr_assert_eq(count(pa, DECISION_REFERRAL, REFERRAL_STAGE), 1);
+}
+
+/* review_event maps logged decision l to a wire event and checks it validates. */
+static pupil_event_t review_event(const logged_t *l)
+{
+    wire_msg_t msg;
+    codec_msg_init(&msg, WIRE_PUPIL_EVENT);
+    snprintf(msg.event_id, sizeof msg.event_id, "review-1");
+    snprintf(msg.urn, sizeof msg.urn, "100001");
+    cr_assert_not_null(l);
+    cr_assert_eq(policy_eval_event(&l->d, l->date, &pa->st.m, &msg.u.event), RC_OK);
+    snprintf(msg.u.event.la_code, sizeof msg.u.event.la_code, "123");
+    snprintf(msg.u.event.upn, sizeof msg.u.event.upn, "B801200005001");
+    char why[CODEC_WHY_MAX];
+    cr_assert_eq(codec_validate(&msg, why), RC_OK, "%s: %s", why, l->d.reason);
+    return msg.u.event;
+}
+
+Test(policy_eval, reviews_become_review_events_beside_their_moves)
+{
+    ladder_policy(0);
+    to_stage_1();
+    for (rc_date_t d = D("2025-10-09"); d <= D("2025-11-11"); d++)
+        day(pa, d, date_weekday(d) == 3 ? "O" : "/", date_weekday(d) == 3 ? "O" : "\\");
+    days(pa, D("2025-11-12"), D("2025-12-10"), "/", "\\");
+    char db[RC_DATE_STRLEN];
+
+    /* Not improved at stage 1: a review with no actions of its own; the
+     * escalation decided there is a stage change of its own. */
+    const logged_t *r = find(pa, DECISION_REVIEW_NOT_IMPROVED, 0, 0);
+    pupil_event_t e = review_event(r);
+    cr_assert_eq(e.kind, EVENT_REVIEW);
+    cr_assert_eq(e.improved, 0);
+    cr_assert_str_eq(e.track, "absence");
+    cr_assert_str_eq(e.stage_from, "stage_1");
+    cr_assert_str_eq(e.stage_to, "stage_1");
+    cr_assert_eq(e.alert, ALERT_NONE);
+    cr_assert_eq(e.referral, REFERRAL_NONE);
+    cr_assert_eq(e.date, D("2025-11-12"));
+    cr_assert_eq(e.actions.n_templates, 0);
+    cr_assert_eq(e.actions.meeting | e.actions.referral | e.actions.dsl, 0);
+    cr_assert_eq(e.responsible, STAFF_ATTENDANCE_OFFICER);
+    cr_assert_str_eq(date_format(e.review_date, db), "2025-12-10", "stage 2's review");
+    cr_assert_str_eq(e.reason, r->d.reason);
+    pupil_event_t up = review_event(find(pa, DECISION_STAGE_UP, 0, 1));
+    cr_assert_eq(up.kind, EVENT_STAGE_CHANGE);
+    cr_assert_eq(up.improved, 0);
+    cr_assert_str_eq(up.stage_from, "stage_1");
+    cr_assert_str_eq(up.stage_to, "stage_2");
+
+    /* Improved at stage 2: the acknowledgement travels on the review; the
+     * step down beside it carries no letters. */
+    const logged_t *ok = find(pa, DECISION_REVIEW_IMPROVED, 0, 0);
+    e = review_event(ok);
+    cr_assert_eq(e.kind, EVENT_REVIEW);
+    cr_assert_eq(e.improved, 1);
+    cr_assert_str_eq(e.track, "absence");
+    cr_assert_str_eq(e.stage_from, "stage_2");
+    cr_assert_str_eq(e.stage_to, "stage_2");
+    cr_assert_eq(e.date, D("2025-12-10"));
+    cr_assert_eq(e.actions.n_templates, 1);
+    cr_assert_str_eq(e.actions.templates[0], "acknowledgement");
+    cr_assert_eq(e.actions.meeting, 0);
+    cr_assert_eq(e.responsible, STAFF_HEAD_OF_YEAR);
+    cr_assert_eq(e.review_date, ok->d.review_date);
+    cr_assert_geq(e.review_date, e.date);
+    cr_assert(strstr(e.reason, "improved: step down"), "%s", e.reason);
+    pupil_event_t down = review_event(find(pa, DECISION_STAGE_DOWN, 0, 0));
+    cr_assert_eq(down.kind, EVENT_STAGE_CHANGE);
+    cr_assert_eq(down.improved, 0);
+    cr_assert_str_eq(down.stage_from, "stage_2");
+    cr_assert_str_eq(down.stage_to, "stage_1");
+    cr_assert_eq(down.actions.n_templates, 0);
+}
+
+Test(policy_eval, improved_and_stay_sends_the_acknowledgement_on_a_review_event)
+{
+    /* Seed 004's "improved -> acknowledgement letter, stay". */
+    policy_track_t *t = add_track("absence");
+    policy_stage_t *s1 = add_stage(t, "concern", 40);
+    below(&s1->when, 90, 41);
+    s1->monitor_weeks = 2;
+    s1->if_improved = REVIEW_STAY;
+    s1->if_not_improved = REVIEW_STAY;
+    act(s1->on_improved, &s1->non_improved, ACT_LETTER, "ack", 46);
+    act(s1->on_improved, &s1->non_improved, ACT_MEETING, "", 47);
+    to_stage_1();
+    days(pa, D("2025-10-09"), D("2025-10-22"), "/", "\\");
+    const logged_t *ok = find(pa, DECISION_REVIEW_IMPROVED, 0, 0);
+    assert_on(ok, "2025-10-22");
+    pupil_event_t e = review_event(ok);
+    cr_assert_eq(e.kind, EVENT_REVIEW);
+    cr_assert_eq(e.improved, 1);
+    cr_assert_str_eq(e.stage_from, "concern");
+    cr_assert_str_eq(e.stage_to, "concern");
+    cr_assert_eq(e.actions.n_templates, 1);
+    cr_assert_str_eq(e.actions.templates[0], "ack");
+    cr_assert_eq(e.actions.meeting, 1);
+    char db[RC_DATE_STRLEN];
+    cr_assert_str_eq(date_format(e.review_date, db), "2025-11-12");
+    cr_assert_eq(count(pa, DECISION_STAGE_DOWN, 0) + count(pa, DECISION_STAGE_EXIT, 0) +
+                     count(pa, DECISION_STAGE_UP, 0),
+                 1, "only the entry: the review moves no one");
+}
+
+Test(policy_eval, decisions_without_a_wire_kind_are_refused)
+{
+    eval_decision_t d;
+    memset(&d, 0, sizeof d);
+    pupil_event_t e;
+    metrics_t m = {0};
+    d.kind = DECISION_NONE;
+    cr_assert_eq(policy_eval_event(&d, D("2025-10-01"), &m, &e), RC_ENOTFOUND);
+    cr_assert_eq(e.kind, EVENT_NONE);
+    d.kind = DECISION__COUNT;
+    cr_assert_eq(policy_eval_event(&d, D("2025-10-01"), &m, &e), RC_ENOTFOUND);
 }
 
 /* walk gives a pupil a term of mixed marks under every rule at once. */

@@ -45,7 +45,8 @@ SAME(REFDATA__COUNT, REFDATA_CONTACT + 1);
 SAME(EVENT_STAGE_CHANGE, ROLLCALL__PUPIL_EVENT_KIND__PUPIL_EVENT_STAGE_CHANGE);
 SAME(EVENT_ALERT, ROLLCALL__PUPIL_EVENT_KIND__PUPIL_EVENT_ALERT);
 SAME(EVENT_REFERRAL, ROLLCALL__PUPIL_EVENT_KIND__PUPIL_EVENT_REFERRAL);
-SAME(EVENT__COUNT, EVENT_REFERRAL + 1);
+SAME(EVENT_REVIEW, ROLLCALL__PUPIL_EVENT_KIND__PUPIL_EVENT_REVIEW);
+SAME(EVENT__COUNT, EVENT_REVIEW + 1);
 SAME(ALERT_FIRST_DAY_ABSENCE, ROLLCALL__ALERT_KIND__ALERT_FIRST_DAY_ABSENCE);
 SAME(ALERT_HOME_VISIT_DUE, ROLLCALL__ALERT_KIND__ALERT_HOME_VISIT_DUE);
 SAME(ALERT_N_UNRESOLVED_5_DAYS, ROLLCALL__ALERT_KIND__ALERT_N_UNRESOLVED_5_DAYS);
@@ -111,10 +112,9 @@ static const char *const refdata_kind_names[REFDATA__COUNT] = {
     [REFDATA_PUPIL] = "pupil", [REFDATA_CONTACT] = "contact",
 };
 static const char *const event_kind_names[EVENT__COUNT] = {
-    [EVENT_NONE] = "none",
-    [EVENT_STAGE_CHANGE] = "stage_change",
-    [EVENT_ALERT] = "alert",
-    [EVENT_REFERRAL] = "referral",
+    [EVENT_NONE] = "none",     [EVENT_STAGE_CHANGE] = "stage_change",
+    [EVENT_ALERT] = "alert",   [EVENT_REFERRAL] = "referral",
+    [EVENT_REVIEW] = "review",
 };
 static const char *const alert_kind_names[ALERT__COUNT] = {
     [ALERT_NONE] = "none",
@@ -516,10 +516,24 @@ static rc_err_t validate_event(const pupil_event_t *e, char *why)
     if (e->kind != EVENT_REFERRAL && e->referral != REFERRAL_NONE)
         return fail(why, RC_EINVAL, "pupil_event.referral", "is set on a %s event",
                     event_kind_name(e->kind));
-    if ((e->kind == EVENT_STAGE_CHANGE || e->referral == REFERRAL_STAGE) && e->track[0] == '\0')
+    if ((e->kind == EVENT_STAGE_CHANGE || e->kind == EVENT_REVIEW ||
+         e->referral == REFERRAL_STAGE) &&
+        e->track[0] == '\0')
         return fail(why, RC_EINVAL, "pupil_event.track", "is missing");
     if (e->kind == EVENT_STAGE_CHANGE && strcmp(e->stage_from, e->stage_to) == 0)
         return fail(why, RC_EINVAL, "pupil_event.stage_to", "is the same as stage_from");
+    /* A review leaves the stage as it was; a move decided at it is a stage
+     * change of its own, so a review that names two stages is a mix-up. */
+    if (e->kind == EVENT_REVIEW && strcmp(e->stage_from, e->stage_to) != 0)
+        return fail(why, RC_EINVAL, "pupil_event.stage_to", "differs from stage_from on a review");
+    if (e->kind == EVENT_REVIEW && e->stage_to[0] == '\0')
+        return fail(why, RC_EINVAL, "pupil_event.stage_to",
+                    "is missing (a review names the stage reviewed)");
+    if (e->kind != EVENT_REVIEW && e->improved != 0)
+        return fail(why, RC_EINVAL, "pupil_event.improved", "is only for review events, not %s",
+                    event_kind_name(e->kind));
+    if (e->improved != 0 && e->improved != 1)
+        return fail(why, RC_EINVAL, "pupil_event.improved", "must be 0 or 1");
     TRY(check_text(e->reason, sizeof e->reason, 1, "pupil_event.reason", why));
     TRY(validate_metrics(&e->metrics, why));
     TRY(validate_actions(&e->actions, why));
@@ -641,6 +655,7 @@ static void event_to_wire(const pupil_event_t *e, wire_out_t *w)
     pe->actions = &w->actions;
     pe->responsible = (Rollcall__StaffRole)e->responsible;
     pe->review_date = e->review_date == RC_DATE_NONE ? 0 : e->review_date;
+    pe->improved = e->improved;
     w->env.body_case = ROLLCALL__ENVELOPE__BODY_PUPIL_EVENT;
     w->env.pupil_event = pe;
 }
@@ -918,6 +933,7 @@ static rc_err_t event_from_wire(const Rollcall__PupilEvent *pe, pupil_event_t *e
     TRY(take_enum((int)pe->responsible, STAFF__COUNT, "pupil_event.responsible", why, &v));
     e->responsible = (staff_role_t)v;
     e->review_date = pe->review_date == 0 ? RC_DATE_NONE : pe->review_date;
+    e->improved = pe->improved != 0;
     return RC_OK;
 }
 
@@ -1059,7 +1075,7 @@ static int event_equal(const pupil_event_t *a, const pupil_event_t *b)
            a->alert == b->alert && a->referral == b->referral &&
            strcmp(a->reason, b->reason) == 0 && metrics_equal(&a->metrics, &b->metrics) &&
            actions_equal(&a->actions, &b->actions) && a->responsible == b->responsible &&
-           a->review_date == b->review_date;
+           a->review_date == b->review_date && a->improved == b->improved;
 }
 
 static int outcome_equal(const notify_outcome_t *a, const notify_outcome_t *b)

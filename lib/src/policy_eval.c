@@ -1091,12 +1091,18 @@ rc_err_t policy_eval_event(const eval_decision_t *d, rc_date_t date, const metri
         ev->kind = EVENT_REFERRAL;
         ev->referral = d->referral;
         break;
+    case DECISION_REVIEW_IMPROVED:
+    case DECISION_REVIEW_NOT_IMPROVED:
+        ev->kind = EVENT_REVIEW;
+        ev->improved = d->kind == DECISION_REVIEW_IMPROVED;
+        break;
     default:
         return RC_ENOTFOUND;
     }
     ev->date = date;
     snprintf(ev->track, sizeof ev->track, "%s", d->track_id);
-    if (ev->kind == EVENT_STAGE_CHANGE) {
+    /* A review decision holds the stage reviewed as both ends (review()). */
+    if (ev->kind == EVENT_STAGE_CHANGE || ev->kind == EVENT_REVIEW) {
         snprintf(ev->stage_from, sizeof ev->stage_from, "%s", d->stage_from_id);
         snprintf(ev->stage_to, sizeof ev->stage_to, "%s", d->stage_to_id);
     } else if (d->referral == REFERRAL_STAGE) {

@@ -3,8 +3,8 @@
  *
  * A wire_msg_t is an envelope (event id, sequence number, school) around one
  * body: a register mark, a clock tick, a staff-recorded case fact, a
- * reference-data change, a pupil event (stage change, alert or referral) or a
- * notification outcome. Every string is a fixed-size, NUL-terminated array, so
+ * reference-data change, a pupil event (stage change, alert, referral or
+ * review) or a notification outcome. Every string is a fixed-size, NUL-terminated array, so
  * a message is one flat value: copy it with `=`, decode into one on the stack,
  * never free it.
  *
@@ -20,7 +20,7 @@
  *   fact.<urn>.                      case facts                ingest -> rules
  *   ref.<urn>.                       reference-data changes    ingest -> all
  *   pupil.<la>.<urn>.<kind>.         pupil events, kind one of stage_change,
- *                                    alert, referral           rules -> notify, reports
+ *                                    alert, referral, review   rules -> notify, reports
  *   referral.<la>.<urn>.             referrals, republished    reports -> LA subscribers
  *   outcome.<urn>.                   notification outcomes     notify -> reports
  */
@@ -138,6 +138,7 @@ typedef enum {
     EVENT_STAGE_CHANGE,
     EVENT_ALERT,
     EVENT_REFERRAL,
+    EVENT_REVIEW, /* a review held on a track; the stage is unchanged by it */
     EVENT__COUNT
 } event_kind_t;
 
@@ -171,14 +172,19 @@ typedef struct {
     int dsl;      /* 0 or 1: escalate to the designated safeguarding lead */
 } event_actions_t;
 
-/* A stage change, alert or referral for one pupil of msg->urn.
+/* A stage change, alert, referral or review for one pupil of msg->urn.
  *
  * Exactly one of: kind EVENT_STAGE_CHANGE with track set and stage_from !=
  * stage_to, alert and referral NONE; EVENT_ALERT with alert set and referral
  * NONE; EVENT_REFERRAL with referral set and alert NONE (and track set for
- * REFERRAL_STAGE). Track and stages are printable UTF-8, a stage of ""
- * meaning "not on the ladder". The reason is required. The metrics must add
- * up: attended + authorised + unauthorised == possible, late_before_close <=
+ * REFERRAL_STAGE); EVENT_REVIEW with track set, stage_from == stage_to == the
+ * stage reviewed (never ""), alert and referral NONE. A review leaves the
+ * stage as it was: a step down or escalation decided at the same review is a
+ * stage change event of its own. improved is 0 or 1 on a review (1: the
+ * pupil improved, and the actions are the acknowledgement) and 0 on every
+ * other kind. Track and stages are printable UTF-8, a stage of "" meaning
+ * "not on the ladder". The reason is required. The metrics must add up:
+ * attended + authorised + unauthorised == possible, late_before_close <=
  * attended, late_after_close <= unauthorised. */
 typedef struct {
     event_kind_t kind;
@@ -195,6 +201,7 @@ typedef struct {
     event_actions_t actions;
     staff_role_t responsible; /* STAFF_NONE when no one is named */
     rc_date_t review_date;    /* RC_DATE_NONE, or on or after date */
+    int improved;             /* EVENT_REVIEW only: 1 improved, 0 not; else 0 */
 } pupil_event_t;
 
 typedef enum {

@@ -197,8 +197,13 @@ const char *decision_kind_name(decision_kind_t k);
 /* policy_eval_event fills *ev (la_code and upn left for the caller, who sets
  * them) from decision d of an evaluation on date with metrics m: stage
  * changes, alerts and referrals map one to one, actions to templates and
- * the meeting/referral/dsl flags. Returns RC_ENOTFOUND for a review
- * decision, which the wire (codec.h) has no kind for yet. */
+ * the meeting/referral/dsl flags. Both review decisions map to EVENT_REVIEW
+ * on d's track, with stage_from and stage_to the stage reviewed, improved 1
+ * for DECISION_REVIEW_IMPROVED (actions: the stage's on_improved, the
+ * acknowledgement) and 0 for DECISION_REVIEW_NOT_IMPROVED (no actions), and
+ * the next review date; a move decided at the review is a decision (and
+ * event) of its own. Returns RC_ENOTFOUND for DECISION_NONE or a kind out
+ * of range, leaving *ev zeroed. */
 rc_err_t policy_eval_event(const eval_decision_t *d, rc_date_t date, const metrics_t *m,
                            pupil_event_t *ev);
 
