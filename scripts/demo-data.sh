@@ -14,7 +14,7 @@ awk -v dir="$dir" 'BEGIN {
   nschools = 3; npupils = 40;
   split("100101 100102 100103", urn, " ");
   split("Lowther Endowed|Fellside Primary|Eden Valley Academy", sname, "|");
-  split("002_lowther 001_both_parents 004_secondary", policy, " ");
+  split("002_lowther 001_attendance_process 004_hcat", policy, " ");
   split("Ava Ben Cara Dev Ella Finn Gina Hari Isla Jack Kofi Lena Milo Nia Omar Pia Rhys Sami Tara Zac", fore, " ");
   split("Smith Jones Patel Khan Brown Wilson Evans Taylor Hughes Ali", sur, " ");
 

@@ -9,15 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "fixture_calendar.h"
+#include "rollcall/codec.h"
 #include "rollcall/metrics.h"
 #include "rollcall/records.h"
 #include "testsupport.h"
 
 static ts_redis_t redis;
 static ts_proc_t ingest, workers[2];
-static int http_port, pub_port;
+static int http_port, pub_port, rules_pub[2];
 static char dir[96];
 
 static void start_ingest(void)
@@ -30,7 +32,8 @@ static void start_rules(int i, const char *schools)
     char rport[16], sub[64], pub[64], name[16], id[16];
     snprintf(rport, sizeof rport, "%d", redis.port);
     snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", pub_port);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", ts_free_port());
+    rules_pub[i] = ts_free_port();
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", rules_pub[i]);
     snprintf(name, sizeof name, "rules%d", i);
     snprintf(id, sizeof id, "rules-%d", i);
     char *argv[] = {(char *)ts_binary("services/rollcall-rules"),
@@ -44,6 +47,10 @@ static void start_rules(int i, const char *schools)
                     id,
                     "--schools",
                     (char *)schools,
+                    "--policies-dir",
+                    ROLLCALL_SOURCE_DIR "/policies",
+                    "--clock",
+                    "replay",
                     NULL};
     ts_proc_spawn(&workers[i], redis.dir, name, argv);
     cr_assert(ts_proc_wait_log(&workers[i], "\"service.ready\"", 10000), "rules %d", i);
@@ -353,5 +360,256 @@ Test(rules, two_workers_split_one_trust)
     post("/v1/clock", "application/json", final_tick, strlen(final_tick));
     wait_applied(60000);
     check_all(csv, len, fx_date("2026-09-18"));
+    free(csv);
+}
+
+/* ---- events ---- */
+
+static char *slurp_marks(size_t *len)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/marks.csv", dir);
+    return slurp(path, len);
+}
+
+/* post_day sends the rows of csv dated date, then moves the clock to hhmm
+ * that day (BST). */
+static void post_day(const char *csv, const char *date, const char *hhmm)
+{
+    char *batch = malloc(strlen(csv) + sizeof MARKS_HEADER);
+    size_t blen = (size_t)sprintf(batch, MARKS_HEADER), rows = 0;
+    for (const char *p = strchr(csv, '\n') + 1; *p;) {
+        const char *e = strchr(p, '\n');
+        const char *d = strchr(strchr(p, ',') + 1, ',') + 1;
+        if (strncmp(d, date, 10) == 0) {
+            memcpy(batch + blen, p, (size_t)(e - p) + 1);
+            blen += (size_t)(e - p) + 1;
+            rows++;
+        }
+        p = e + 1;
+    }
+    if (rows)
+        post("/v1/marks", "text/csv", batch, blen);
+    free(batch);
+    char tick[96];
+    snprintf(tick, sizeof tick, "{\"now\":\"%sT%s:00+01:00\"}", date, hhmm);
+    post("/v1/clock", "application/json", tick, strlen(tick));
+}
+
+/* replay_by_day sends the demo register a day at a time, each day's marks
+ * then a 16:00 tick, as a school's day would go. */
+static void replay_by_day(const char *csv, const char *from, const char *to)
+{
+    for (rc_date_t d = fx_date(from); d <= fx_date(to); d++) {
+        char day[RC_DATE_STRLEN];
+        date_format(d, day);
+        if (date_weekday(d) <= 5)
+            post_day(csv, day, "16:00");
+    }
+}
+
+/* dump appends every school's outbox and every pupil's stored state to a
+ * new buffer, in a fixed order, for byte comparisons. */
+static char *dump(size_t *len)
+{
+    redisContext *c = ts_redis_connect(&redis);
+    const char *urns[] = {"100101", "100102", "100103"};
+    size_t cap = 1 << 20, n = 0;
+    char *b = malloc(cap);
+    for (int i = 0; i < 3; i++) {
+        redisReply *r = redisCommand(c, "XRANGE rs:outbox:{%s} - +", urns[i]);
+        cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+        for (size_t k = 0; k < r->elements; k++) {
+            const redisReply *id = r->element[k]->element[0], *f = r->element[k]->element[1];
+            cr_assert_eq(f->elements, 2);
+            while (n + id->len + f->element[1]->len + 8 > cap)
+                b = realloc(b, cap *= 2);
+            memcpy(b + n, id->str, id->len);
+            n += id->len;
+            b[n++] = '=';
+            memcpy(b + n, f->element[1]->str, f->element[1]->len);
+            n += f->element[1]->len;
+            b[n++] = '\n';
+        }
+        freeReplyObject(r);
+        r = redisCommand(c, "SORT rs:pupils:{%s} ALPHA", urns[i]);
+        for (size_t k = 0; k < r->elements; k++) {
+            redisReply *h = redisCommand(c, "HMGET rs:pupil:{%s}:%s slots policy band as_of",
+                                         urns[i], r->element[k]->str);
+            for (size_t j = 0; j < h->elements; j++) {
+                const redisReply *v = h->element[j];
+                size_t vl = v->type == REDIS_REPLY_STRING ? v->len : 0;
+                while (n + vl + 2 > cap)
+                    b = realloc(b, cap *= 2);
+                if (vl)
+                    memcpy(b + n, v->str, vl);
+                n += vl;
+                b[n++] = '|';
+            }
+            freeReplyObject(h);
+        }
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    *len = n;
+    return b;
+}
+
+/* forget_rules deletes everything rules has stored, so that the next
+ * worker replays every log from the start. */
+static void forget_rules(void)
+{
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *r = redisCommand(c, "EVAL %s 0",
+                                 "local n = 0 for _, k in ipairs(redis.call('KEYS', 'rs:*')) do "
+                                 "redis.call('DEL', k) n = n + 1 end return n");
+    cr_assert_eq(r->type, REDIS_REPLY_INTEGER);
+    cr_assert_gt(r->integer, 0);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+static long long outbox_len(const char *urn)
+{
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *r = redisCommand(c, "XLEN rs:outbox:{%s}", urn);
+    long long n = r->integer;
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+/* count_events counts the outbox events of urn whose body holds kind
+ * (decoded), and of those naming upn when upn is not NULL. */
+static int count_events(const char *urn, event_kind_t kind, int sub, const char *upn)
+{
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *r = redisCommand(c, "XRANGE rs:outbox:{%s} - +", urn);
+    int n = 0;
+    for (size_t k = 0; k < r->elements; k++) {
+        const redisReply *f = r->element[k]->element[1];
+        wire_msg_t msg;
+        cr_assert_eq(
+            codec_decode((const uint8_t *)f->element[1]->str, f->element[1]->len, &msg, NULL),
+            RC_OK);
+        cr_assert_eq(msg.seq, strtoull(r->element[k]->element[0]->str, NULL, 10));
+        const pupil_event_t *ev = &msg.u.event;
+        int what = ev->kind == EVENT_ALERT ? (int)ev->alert : (int)ev->referral;
+        if (ev->kind == kind && (sub < 0 || what == sub) && (!upn || strcmp(ev->upn, upn) == 0))
+            n++;
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+Test(rules, first_day_alert_only_while_unexplained)
+{
+    load_reference();
+    start_rules(0, "");
+    void *zctx = zmq_ctx_new(), *sub = zmq_socket(zctx, ZMQ_SUB);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", rules_pub[0]);
+    cr_assert_eq(zmq_connect(sub, ep), 0);
+    cr_assert_eq(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "pupil.909.100102.alert.", 23), 0);
+    ts_sleep_ms(300); /* the subscription reaches the publisher */
+
+    /* 100102 runs 001_attendance_process: a first-day text at 09:30. Two
+     * pupils are N at registration; one parent rings at 09:10. */
+    const char *a = "A909200225001", *b = "P909200225002";
+    char marks[512];
+    int n = snprintf(marks, sizeof marks,
+                     MARKS_HEADER "100102,%s,2026-09-02,AM,N,,2026-09-02T08:55:00+01:00\n"
+                                  "100102,%s,2026-09-02,AM,N,,2026-09-02T08:55:00+01:00\n"
+                                  "100102,%s,2026-09-02,AM,I,,2026-09-02T09:10:00+01:00\n",
+                     a, b, b);
+    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T08:00:00+01:00\"}", 35);
+    post("/v1/marks", "text/csv", marks, (size_t)n);
+    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T09:29:00+01:00\"}", 35);
+    wait_applied(20000);
+    cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, NULL), 0,
+                 "nothing before 09:30");
+    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T09:30:00+01:00\"}", 35);
+    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T11:00:00+01:00\"}", 35);
+    wait_applied(20000);
+    cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, a), 1);
+    cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, b), 0,
+                 "the parent rang before 09:30: no text");
+    cr_assert_eq(count_events("100102", EVENT_ALERT, -1, NULL), 1);
+
+    /* The same event arrives on the PUB socket, as stored. */
+    zmq_msg_t topic, body;
+    zmq_msg_init(&topic);
+    zmq_msg_init(&body);
+    int timeout = 5000;
+    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    cr_assert_gt(zmq_msg_recv(&topic, sub, 0), 0, "no event published");
+    cr_assert_gt(zmq_msg_recv(&body, sub, 0), 0);
+    wire_msg_t msg;
+    cr_assert_eq(codec_decode(zmq_msg_data(&body), zmq_msg_size(&body), &msg, NULL), RC_OK);
+    cr_assert_str_eq(msg.u.event.upn, a);
+    cr_assert_eq(msg.u.event.alert, ALERT_FIRST_DAY_ABSENCE);
+    cr_assert_eq(msg.seq, 1);
+    cr_assert_eq(msg.u.event.actions.n_templates, 1);
+    cr_assert_str_eq(msg.u.event.actions.templates[0], "first_day_absence");
+    zmq_msg_close(&topic);
+    zmq_msg_close(&body);
+    zmq_close(sub);
+    zmq_ctx_term(zctx);
+}
+
+Test(rules, replay_gives_byte_identical_events_and_state)
+{
+    load_reference();
+    start_rules(0, "");
+    size_t len;
+    char *csv = slurp_marks(&len);
+    replay_by_day(csv, "2026-09-02", "2026-09-18");
+    wait_applied(60000);
+    size_t n1, n2;
+    char *first = dump(&n1);
+    cr_assert_gt(outbox_len("100101") + outbox_len("100102") + outbox_len("100103"), 20,
+                 "a replay of three weeks raises events");
+    cr_assert_gt(count_events("100103", EVENT_ALERT, ALERT_HOME_VISIT_DUE, NULL), 0);
+
+    /* The same logs replayed from nothing by a new worker. */
+    cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
+    forget_rules();
+    start_rules(0, "");
+    wait_applied(60000);
+    char *second = dump(&n2);
+    cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
+    cr_assert(memcmp(first, second, n1) == 0, "the replay differs");
+    free(first);
+    free(second);
+    free(csv);
+}
+
+Test(rules, kill_9_while_raising_events_then_restart)
+{
+    load_reference();
+    size_t len;
+    char *csv = slurp_marks(&len);
+    replay_by_day(csv, "2026-09-02", "2026-09-18"); /* into the logs, rules not running */
+
+    start_rules(0, ""); /* undisturbed */
+    wait_applied(60000);
+    size_t n1, n2;
+    char *calm = dump(&n1);
+    cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
+    forget_rules();
+
+    for (int round = 0; round < 4; round++) { /* killed at four points of the catch-up */
+        start_rules(0, "");
+        ts_sleep_ms(40 + 90 * round);
+        cr_assert_eq(ts_proc_stop(&workers[0], SIGKILL, 2000), 128 + SIGKILL);
+    }
+    start_rules(0, "");
+    wait_applied(60000);
+    char *killed = dump(&n2);
+    cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
+    cr_assert(memcmp(calm, killed, n1) == 0, "kill -9 changed the outcome");
+    free(calm);
+    free(killed);
     free(csv);
 }

@@ -209,10 +209,11 @@ static rc_err_t deliver(feed_t *self, school_t *s, const wire_msg_t *msg, int fr
     rc_err_t err = self->fn(self->ctx, msg);
     self->in_fn = 0;
     if (err != RC_OK) {
-        s->held = 1;
         self->stats.refused++;
-        log_warn("feed.consumer_refused", LOG_STR("urn", s->urn),
-                 LOG_INT("seq", (long long)msg->seq), LOG_STR("error", rc_strerror(err)));
+        if (!s->held) /* once, not at every retry */
+            log_warn("feed.consumer_refused", LOG_STR("urn", s->urn),
+                     LOG_INT("seq", (long long)msg->seq), LOG_STR("error", rc_strerror(err)));
+        s->held = 1;
         return err;
     }
     s->position = msg->seq;
@@ -260,8 +261,10 @@ static int on_entry(void *ctx, const char *urn, uint64_t seq, const uint8_t *env
     msg.seq = seq; /* the log stores 0; the entry id is the sequence */
     err = deliver(r->self, s, &msg, 1);
     if (err != RC_OK) {
+        /* Redis down or memory short stops every school; a consumer that
+         * refuses one school's entry (it holds that school) stops only it. */
         r->err = err;
-        r->step = STEP_STOP;
+        r->step = err == RC_EIO || err == RC_ENOMEM ? STEP_STOP : STEP_SCHOOL;
         return 1;
     }
     return 0;

@@ -57,8 +57,10 @@
 
 /* feed_fn receives one message, msg->seq set to its sequence number in
  * msg->urn's log; msg is only valid during the call. Return RC_OK to accept
- * it (the position moves to msg->seq), anything else to refuse it: the feed
- * stops, returns that value to its caller and delivers msg again later. */
+ * it (the position moves to msg->seq), anything else to refuse it: the
+ * school is held and msg delivered again at the next catch-up or tail check.
+ * RC_EIO and RC_ENOMEM also stop the call in progress (Redis or memory is the
+ * problem, for every school); any other error stops only that school. */
 typedef rc_err_t (*feed_fn)(void *ctx, const wire_msg_t *msg);
 
 /* feed_position_fn gives the stored position of a school feed_follow_all

@@ -1,4 +1,5 @@
 /* main.c - rollcall-rules: keeps pupils' attendance state and runs each school's policy. */
+#define _DEFAULT_SOURCE /* struct tm's tm_gmtoff */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,17 @@ static rc_err_t follow(feed_t *feed, rules_t *rules, const rules_config_t *cfg)
     return RC_OK;
 }
 
+/* wall_clock ticks rules with the time in London (wall mode only). */
+static void wall_clock(rules_t *rules)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    time_t t = ts.tv_sec;
+    localtime_r(&t, &tm); /* TZ is Europe/London: see main */
+    rules_clock(rules, (rc_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, (int32_t)tm.tm_gmtoff);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -45,6 +57,8 @@ int main(int argc, char **argv)
 
     if (!service_configure(&rules_service, &cfg, argc, argv, &status))
         return status;
+    setenv("TZ", "Europe/London", 1); /* SPEC section 6: school time is London's */
+    tzset();
     if (service_log_open(&rules_service, &cfg) != RC_OK)
         goto out;
     if (!(svc = service_new(&cfg.common)))
@@ -53,7 +67,7 @@ int main(int argc, char **argv)
         goto out;
     if (!(pub = service_bind(svc, ZMQ_PUB, cfg.pub_endpoint)))
         goto out;
-    if (!(rules = rules_new(&cfg, service_redis(svc))))
+    if (!(rules = rules_new(&cfg, service_redis(svc), pub)))
         goto out;
     if (!(feed = feed_new(service_redis(svc), sub, rules_apply, rules)))
         goto out;
@@ -64,7 +78,8 @@ int main(int argc, char **argv)
     feed_catch_up(feed); /* a failure here is retried by the loop below */
     log_info("service.ready", LOG_STR("version", config_version()),
              LOG_STR("worker_id", cfg.worker_id), LOG_STR("schools", cfg.schools),
-             LOG_STR("sub", cfg.ingest_endpoints),
+             LOG_STR("clock", cfg.clock == RULES_CLOCK_REPLAY ? "replay" : "wall"),
+             LOG_STR("policies_dir", cfg.policies_dir), LOG_STR("sub", cfg.ingest_endpoints),
              LOG_STR("pub", service_endpoint(pub, pub_at, sizeof pub_at)));
 
     items[0] = (zmq_pollitem_t){.socket = sub, .events = ZMQ_POLLIN};
@@ -77,6 +92,8 @@ int main(int argc, char **argv)
         int64_t now = now_ms();
         if (now >= next_tail) { /* the live path may have lost the last messages */
             feed_check_tail(feed);
+            if (cfg.clock == RULES_CLOCK_WALL)
+                wall_clock(rules);
             next_tail = now + 1000;
         }
         if (now >= next_scan) { /* schools new since start, and anything held */

@@ -1,35 +1,78 @@
-/* rules.c - apply each school's log to its pupils' state, one MULTI/EXEC per
- * entry with the new position, so a crash leaves all of an entry or none. */
+/* rules.c - apply each school's log to its pupils' state and run its
+ * policy, one MULTI/EXEC per entry holding the new state, the events raised
+ * and the new position, so a crash leaves all of an entry or none. */
 #include "rules/rules.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "common/refdata.h"
 #include "rollcall/log.h"
 #include "rollcall/metrics.h"
+#include "rollcall/policy.h"
+#include "rollcall/policy_eval.h"
+#include "rollcall/policy_state.h"
 
 typedef struct {
     char upn[RC_UPN_LEN + 1];
     pupil_state_t st;
+    pupil_policy_state_t ps;
+    unsigned flags; /* PUPIL_* from the pupil's reference row */
+    eval_fact_t *facts;
+    size_t nfacts;
 } pupil_t;
 
 typedef struct {
     char urn[RC_URN_LEN + 1];
-    uint64_t pos;
+    char la[RC_LA_LEN + 1];
+    uint64_t pos;    /* the last log entry applied */
+    uint64_t out;    /* the last outbox entry written */
     rc_date_t today; /* RC_DATE_NONE until the first mark or tick */
+    int minute;      /* of the day, local; 0 until the first tick */
     calendar_t *cal;
-    pupil_t *pupils; /* sorted by upn */
+    const policy_t *policy; /* borrowed from rules_t's cache */
+    int all_loaded;         /* every pupil with state is in pupils[] */
+    pupil_t *pupils;        /* sorted by upn */
     size_t n, cap;
 } school_t;
+
+/* A policy file, loaded once and shared by the schools that name it. */
+typedef struct {
+    char name[POLICY_NAME_MAX + 1];
+    policy_t *policy;
+} policy_slot_t;
+
+/* An event written inside the open MULTI, published once it is committed. */
+typedef struct {
+    char topic[CODEC_TOPIC_MAX];
+    char referral_topic[CODEC_TOPIC_MAX]; /* "" unless a referral */
+    uint8_t *buf;
+    size_t len;
+} pending_t;
+
+/* A school held for want of a usable policy, and why (logged on change). */
+typedef struct {
+    char urn[RC_URN_LEN + 1];
+    char why[POLICY_ERR_MAX];
+} held_t;
 
 struct rules {
     const rules_config_t *cfg;
     redisContext *redis;
+    void *pub;
     school_t *schools;
     size_t nschools, capschools;
+    policy_slot_t *policies;
+    size_t npolicies;
+    held_t *held;
+    size_t nheld;
+    int queued; /* commands inside the open MULTI */
+    pending_t *pend;
+    size_t npend, cappend;
     rules_stats_t stats;
 };
 
@@ -50,12 +93,88 @@ int rules_owns(const rules_t *self, const char *urn)
     return 0;
 }
 
+/* ---- policies and held schools ---- */
+
+/* policy_get returns the policy called name, loading
+ * <policies_dir>/<name>.yaml the first time; NULL with why set otherwise. */
+static const policy_t *policy_get(rules_t *self, const char *name, char why[POLICY_ERR_MAX])
+{
+    for (size_t i = 0; i < self->npolicies; i++)
+        if (strcmp(self->policies[i].name, name) == 0)
+            return self->policies[i].policy;
+    if (!name[0] || strchr(name, '/') || strlen(name) > POLICY_NAME_MAX) {
+        snprintf(why, POLICY_ERR_MAX, "the school names no usable policy (schools.csv, policy)");
+        return NULL;
+    }
+    char path[RULES_PATH_MAX + POLICY_NAME_MAX + 8];
+    snprintf(path, sizeof path, "%s/%s.yaml", self->cfg->policies_dir, name);
+    policy_t *p = NULL;
+    if (policy_load_file(path, &p, why) != RC_OK)
+        return NULL;
+    if (strcmp(p->name, name) != 0) {
+        snprintf(why, POLICY_ERR_MAX, "%.300s: its `policy:` is %s, not %s", path, p->name, name);
+        policy_destroy(&p);
+        return NULL;
+    }
+    policy_slot_t *v = realloc(self->policies, (self->npolicies + 1) * sizeof *v);
+    if (!v) {
+        snprintf(why, POLICY_ERR_MAX, "out of memory");
+        policy_destroy(&p);
+        return NULL;
+    }
+    self->policies = v;
+    snprintf(v[self->npolicies].name, sizeof v->name, "%s", name);
+    v[self->npolicies++].policy = p;
+    log_info("rules.policy_loaded", LOG_STR("policy", name), LOG_STR("path", path),
+             LOG_INT("tracks", (int64_t)p->ntracks));
+    return p;
+}
+
+/* hold records that urn cannot run, logging only a new reason. */
+static void hold(rules_t *self, const char *urn, const char *why)
+{
+    held_t *h = NULL;
+    for (size_t i = 0; i < self->nheld && !h; i++)
+        if (strcmp(self->held[i].urn, urn) == 0)
+            h = &self->held[i];
+    if (h && strcmp(h->why, why) == 0)
+        return;
+    if (!h) {
+        held_t *v = realloc(self->held, (self->nheld + 1) * sizeof *v);
+        if (!v)
+            return;
+        self->held = v;
+        h = &v[self->nheld++];
+        snprintf(h->urn, sizeof h->urn, "%s", urn);
+    }
+    snprintf(h->why, sizeof h->why, "%s", why);
+    log_error("rules.school_held", LOG_STR("urn", urn), LOG_STR("why", why),
+              LOG_STR("fix", "mend the policy file or the school's row; the school resumes "
+                             "where it stopped"));
+}
+
+static void release(rules_t *self, const char *urn)
+{
+    for (size_t i = 0; i < self->nheld; i++)
+        if (strcmp(self->held[i].urn, urn) == 0) {
+            self->held[i] = self->held[--self->nheld];
+            log_info("rules.school_resumed", LOG_STR("urn", urn));
+            return;
+        }
+}
+
 /* ---- the cache of schools and pupils ---- */
+
+static void pupil_release(pupil_t *p)
+{
+    pupil_state_release(&p->st);
+    free(p->facts);
+}
 
 static void school_release(school_t *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        pupil_state_release(&s->pupils[i].st);
+        pupil_release(&s->pupils[i]);
     free(s->pupils);
     calendar_destroy(&s->cal);
     memset(s, 0, sizeof *s);
@@ -72,21 +191,61 @@ static void forget(rules_t *self, school_t *s)
     self->nschools--;
 }
 
+static int reply_ok(const redisReply *r, int type, size_t elements)
+{
+    return r && r->type == type && (type != REDIS_REPLY_ARRAY || r->elements == elements);
+}
+
+/* school_row reads the school's LA and policy; RC_ENOTFOUND (why set) when
+ * the policy cannot be used. */
+static rc_err_t school_row(rules_t *self, school_t *s, char why[POLICY_ERR_MAX])
+{
+    redisReply *r = redisCommand(self->redis, "HMGET rc:school:{%s} la_code policy", s->urn);
+    if (!reply_ok(r, REDIS_REPLY_ARRAY, 2)) {
+        freeReplyObject(r);
+        snprintf(why, POLICY_ERR_MAX, "Redis failed");
+        return RC_EIO;
+    }
+    const redisReply *la = r->element[0], *name = r->element[1];
+    rc_err_t err = RC_OK;
+    if (la->type != REDIS_REPLY_STRING || name->type != REDIS_REPLY_STRING) {
+        snprintf(why, POLICY_ERR_MAX, "the school has no row (send schools.csv first)");
+        err = RC_ENOTFOUND;
+    } else if (!(s->policy = policy_get(self, name->str, why))) {
+        err = RC_ENOTFOUND;
+    } else {
+        snprintf(s->la, sizeof s->la, "%s", la->str);
+    }
+    freeReplyObject(r);
+    return err;
+}
+
 static rc_err_t school_load(rules_t *self, const char *urn, school_t *s)
 {
+    char why[POLICY_ERR_MAX] = "";
     memset(s, 0, sizeof *s);
     snprintf(s->urn, sizeof s->urn, "%s", urn);
     s->today = RC_DATE_NONE;
-    redisReply *r = redisCommand(self->redis, "HMGET rs:school:{%s} pos today", urn);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    redisReply *r = redisCommand(self->redis, "HMGET rs:school:{%s} pos out today minute", urn);
+    if (!reply_ok(r, REDIS_REPLY_ARRAY, 4)) {
         freeReplyObject(r);
         return RC_EIO;
     }
     if (r->element[0]->type == REDIS_REPLY_STRING)
         s->pos = strtoull(r->element[0]->str, NULL, 10);
     if (r->element[1]->type == REDIS_REPLY_STRING)
-        date_parse(r->element[1]->str, r->element[1]->len, &s->today);
+        s->out = strtoull(r->element[1]->str, NULL, 10);
+    if (r->element[2]->type == REDIS_REPLY_STRING)
+        date_parse(r->element[2]->str, r->element[2]->len, &s->today);
+    if (r->element[3]->type == REDIS_REPLY_STRING)
+        s->minute = atoi(r->element[3]->str);
     freeReplyObject(r);
+    rc_err_t err = school_row(self, s, why);
+    if (err == RC_ENOTFOUND)
+        hold(self, urn, why);
+    if (err != RC_OK)
+        return err;
+    release(self, urn);
     return refdata_load_calendar(self->redis, urn, &s->cal);
 }
 
@@ -120,7 +279,66 @@ static int cmp_pupil(const void *key, const void *elem)
     return strcmp(key, ((const pupil_t *)elem)->upn);
 }
 
-/* pupil_get finds a pupil, reading its stored marks the first time. */
+/* read_pupil fills p from its three stored parts: the rules' own hash
+ * (marks and policy state), the reference row's flags and the case facts. */
+static rc_err_t read_pupil(rules_t *self, const school_t *s, pupil_t *p)
+{
+    redisAppendCommand(self->redis, "HMGET rs:pupil:{%s}:%s slots policy", s->urn, p->upn);
+    redisAppendCommand(self->redis, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
+    redisAppendCommand(self->redis, "LRANGE rs:facts:{%s}:%s 0 -1", s->urn, p->upn);
+    redisReply *r[3] = {0};
+    rc_err_t err = RC_OK;
+    for (int i = 0; i < 3; i++)
+        if (redisGetReply(self->redis, (void **)&r[i]) != REDIS_OK)
+            err = RC_EIO;
+    if (err != RC_OK || !reply_ok(r[0], REDIS_REPLY_ARRAY, 2) ||
+        (r[1]->type != REDIS_REPLY_STRING && r[1]->type != REDIS_REPLY_NIL) ||
+        r[2]->type != REDIS_REPLY_ARRAY) {
+        err = RC_EIO;
+        goto out;
+    }
+    rc_date_t today = s->today != RC_DATE_NONE ? s->today : 0;
+    const redisReply *slots = r[0]->element[0], *policy = r[0]->element[1];
+    if (slots->type == REDIS_REPLY_STRING) {
+        if (pupil_state_decode(&p->st, s->cal, today, (const uint8_t *)slots->str, slots->len) !=
+            RC_OK)
+            log_error("rules.bad_pupil_state", LOG_STR("urn", s->urn), LOG_UPN("upn", p->upn));
+    } else {
+        pupil_state_init(&p->st, s->cal, today);
+    }
+    unsigned dropped = 0;
+    if (policy->type == REDIS_REPLY_STRING) {
+        if (policy_state_parse(s->policy, policy->str, policy->len, &p->ps, &dropped) != RC_OK)
+            log_error("rules.bad_policy_state", LOG_STR("urn", s->urn), LOG_UPN("upn", p->upn));
+        else if (dropped)
+            log_warn("rules.policy_state_dropped", LOG_STR("urn", s->urn), LOG_UPN("upn", p->upn),
+                     LOG_INT("tracks_or_stages", dropped),
+                     LOG_STR("why", "the policy no longer has them: the pupil starts again there"));
+    } else {
+        pupil_policy_state_init(&p->ps);
+    }
+    p->flags = r[1]->type == REDIS_REPLY_STRING ? (unsigned)strtoul(r[1]->str, NULL, 10) : 0;
+    if (r[2]->elements) {
+        if (!(p->facts = calloc(r[2]->elements, sizeof *p->facts))) {
+            err = RC_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < r[2]->elements; i++) {
+            const redisReply *f = r[2]->element[i];
+            if (f->type == REDIS_REPLY_STRING &&
+                policy_fact_parse(f->str, f->len, &p->facts[p->nfacts]) == RC_OK)
+                p->nfacts++;
+            else
+                log_error("rules.bad_fact", LOG_STR("urn", s->urn), LOG_UPN("upn", p->upn));
+        }
+    }
+out:
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(r[i]);
+    return err;
+}
+
+/* pupil_get finds a pupil, reading what is stored of it the first time. */
 static pupil_t *pupil_get(rules_t *self, school_t *s, const char *upn, rc_err_t *err)
 {
     *err = RC_OK;
@@ -137,152 +355,415 @@ static pupil_t *pupil_get(rules_t *self, school_t *s, const char *upn, rc_err_t 
         s->pupils = v;
         s->cap = cap;
     }
-    redisReply *r = redisCommand(self->redis, "HGET rs:pupil:{%s}:%s slots", s->urn, upn);
-    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
-        freeReplyObject(r);
-        *err = RC_EIO;
+    pupil_t fresh = {0};
+    snprintf(fresh.upn, sizeof fresh.upn, "%s", upn);
+    if ((*err = read_pupil(self, s, &fresh)) != RC_OK) {
+        pupil_release(&fresh);
         return NULL;
     }
     size_t i = 0;
     while (i < s->n && strcmp(s->pupils[i].upn, upn) < 0)
         i++;
     memmove(&s->pupils[i + 1], &s->pupils[i], (s->n - i) * sizeof *s->pupils);
-    p = &s->pupils[i];
+    s->pupils[i] = fresh;
     s->n++;
-    snprintf(p->upn, sizeof p->upn, "%s", upn);
-    rc_date_t today = s->today != RC_DATE_NONE ? s->today : 0;
-    if (r->type == REDIS_REPLY_STRING) {
-        if (pupil_state_decode(&p->st, s->cal, today, (const uint8_t *)r->str, r->len) != RC_OK)
-            log_error("rules.bad_pupil_state", LOG_STR("urn", s->urn), LOG_UPN("upn", upn));
-    } else {
-        pupil_state_init(&p->st, s->cal, today);
-    }
-    freeReplyObject(r);
-    return p;
+    return &s->pupils[i];
 }
 
-/* ---- writing ---- */
-
-/* queue_pupil appends the HSET of one pupil's state to the pipeline; returns
- * the number of commands queued (0 on allocation failure). */
-static int queue_pupil(rules_t *self, const school_t *s, const pupil_t *p)
+/* load_all brings every pupil with state into the cache, once. */
+static rc_err_t load_all(rules_t *self, school_t *s)
 {
+    if (s->all_loaded)
+        return RC_OK;
+    redisReply *r = redisCommand(self->redis, "SMEMBERS rs:pupils:{%s}", s->urn);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return RC_EIO;
+    }
+    rc_err_t err = RC_OK;
+    for (size_t i = 0; i < r->elements && err == RC_OK; i++)
+        pupil_get(self, s, r->element[i]->str, &err);
+    freeReplyObject(r);
+    s->all_loaded = err == RC_OK;
+    return err;
+}
+
+/* ---- the open transaction ---- */
+
+static void begin(rules_t *self)
+{
+    redisAppendCommand(self->redis, "MULTI");
+    self->queued = 0;
+}
+
+static void queue(rules_t *self, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisvAppendCommand(self->redis, fmt, ap);
+    va_end(ap);
+    self->queued++;
+}
+
+static void pending_clear(rules_t *self)
+{
+    for (size_t i = 0; i < self->npend; i++)
+        free(self->pend[i].buf);
+    self->npend = 0;
+}
+
+/* queue_pupil appends the HSET of one pupil's state and its SADD. */
+static rc_err_t queue_pupil(rules_t *self, const school_t *s, const pupil_t *p)
+{
+    enum { NMETRIC = 8, MAXARGS = 2 + 2 * (NMETRIC + 6 + POLICY_MAX_TRACKS) };
     uint8_t *blob;
     size_t len;
     if (pupil_state_encode(&p->st, &blob, &len) != RC_OK)
-        return 0;
+        return RC_ENOMEM;
     const metrics_t *m = &p->st.m;
-    char key[64], v[9][24], pct[16] = "";
+    char key[64], v[NMETRIC][16], pct[16] = "", today[RC_DATE_STRLEN];
+    char state[POLICY_STATE_MAX], fields[POLICY_MAX_TRACKS][POLICY_NAME_MAX + 8];
+    static const char *const names[NMETRIC] = {
+        "possible_sessions",           "attended_sessions",           "authorised_absences",
+        "unauthorised_absences",       "late_before_close",           "late_after_close",
+        "penalty_window_unauthorised", "consecutive_unexplained_days"};
+    const uint32_t vals[NMETRIC] = {
+        m->possible_sessions,           m->attended_sessions,           m->authorised_absences,
+        m->unauthorised_absences,       m->late_before_close,           m->late_after_close,
+        m->penalty_window_unauthorised, m->consecutive_unexplained_days};
+    const char *argv[MAXARGS];
+    size_t argl[MAXARGS];
+    int argc = 0;
+#define ARG(s) (argl[argc] = strlen(argv[argc] = (s)), argc++)
     snprintf(key, sizeof key, "rs:pupil:{%s}:%s", s->urn, p->upn);
-    uint32_t vals[8] = {m->possible_sessions,           m->attended_sessions,
-                        m->authorised_absences,         m->unauthorised_absences,
-                        m->late_before_close,           m->late_after_close,
-                        m->penalty_window_unauthorised, m->consecutive_unexplained_days};
-    for (int i = 0; i < 8; i++)
+    ARG("HSET");
+    ARG(key);
+    argv[argc] = "slots";
+    argl[argc++] = 5;
+    argv[argc] = (const char *)blob;
+    argl[argc++] = len;
+    for (int i = 0; i < NMETRIC; i++) {
         snprintf(v[i], sizeof v[i], "%" PRIu32, vals[i]);
-    if (metrics_has_pct(m))
+        ARG(names[i]);
+        ARG(v[i]);
+    }
+    const policy_band_t *band = NULL;
+    if (metrics_has_pct(m)) {
         snprintf(pct, sizeof pct, "%.1f", metrics_attendance_pct(m));
-    date_format(p->st.today, v[8]);
-    const char *argv[] = {"HSET",
-                          key,
-                          "slots",
-                          (const char *)blob,
-                          "possible_sessions",
-                          v[0],
-                          "attended_sessions",
-                          v[1],
-                          "authorised_absences",
-                          v[2],
-                          "unauthorised_absences",
-                          v[3],
-                          "late_before_close",
-                          v[4],
-                          "late_after_close",
-                          v[5],
-                          "penalty_window_unauthorised",
-                          v[6],
-                          "consecutive_unexplained_days",
-                          v[7],
-                          "attendance_pct",
-                          pct,
-                          "persistent_absentee",
-                          metrics_is_persistent(m) ? "1" : "0",
-                          "severe_absentee",
-                          metrics_is_severe(m) ? "1" : "0",
-                          "as_of",
-                          v[8]};
-    size_t argl[sizeof argv / sizeof *argv];
-    for (size_t i = 0; i < sizeof argv / sizeof *argv; i++)
-        argl[i] = i == 3 ? len : strlen(argv[i]);
-    redisAppendCommandArgv(self->redis, (int)(sizeof argv / sizeof *argv), argv, argl);
-    redisAppendCommand(self->redis, "SADD rs:pupils:{%s} %s", s->urn, p->upn);
+        band = policy_band(s->policy, metrics_attendance_pct(m));
+    }
+    ARG("attendance_pct");
+    ARG(pct);
+    ARG("persistent_absentee");
+    ARG(metrics_is_persistent(m) ? "1" : "0");
+    ARG("severe_absentee");
+    ARG(metrics_is_severe(m) ? "1" : "0");
+    ARG("as_of");
+    ARG(date_format(p->st.today, today));
+    ARG("band");
+    ARG(band ? band->name : "");
+    policy_state_format(s->policy, &p->ps, state);
+    ARG("policy");
+    ARG(state);
+    for (size_t t = 0; t < s->policy->ntracks; t++) {
+        snprintf(fields[t], sizeof fields[t], "stage:%s", s->policy->tracks[t].id);
+        ARG(fields[t]);
+        ARG(policy_eval_stage_id(s->policy, &p->ps, t));
+    }
+#undef ARG
+    redisAppendCommandArgv(self->redis, argc, argv, argl);
+    self->queued++;
+    queue(self, "SADD rs:pupils:{%s} %s", s->urn, p->upn);
     free(blob);
-    return 2;
+    return RC_OK;
 }
 
-/* commit ends a MULTI opened by the caller with the school's new position
- * and date, EXEC, and checks every reply. queued counts the commands the
- * caller put inside. */
-static rc_err_t commit(rules_t *self, school_t *s, uint64_t seq, int queued)
+/* ---- events ---- */
+
+/* emit writes one decision into the outbox (and the pupil's history) inside
+ * the open MULTI and keeps it to publish after the commit. */
+static rc_err_t emit(rules_t *self, school_t *s, const pupil_t *p, const eval_decision_t *d)
+{
+    wire_msg_t msg;
+    codec_msg_init(&msg, WIRE_PUPIL_EVENT);
+    rc_err_t err = policy_eval_event(d, s->today, &p->st.m, &msg.u.event);
+    if (err == RC_ENOTFOUND)
+        return RC_OK; /* a decision the wire cannot carry yet */
+    if (err != RC_OK)
+        return err;
+    snprintf(msg.u.event.la_code, sizeof msg.u.event.la_code, "%s", s->la);
+    snprintf(msg.u.event.upn, sizeof msg.u.event.upn, "%s", p->upn);
+    snprintf(msg.urn, sizeof msg.urn, "%s", s->urn);
+    msg.seq = s->out + 1;
+    /* The outbox position names the event: a replay of the same log writes
+     * the same events at the same positions, so the ids are stable. */
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, msg.seq);
+    const char *parts[] = {"pupil_event", s->urn, seq, p->upn};
+    codec_event_id(parts, 4, msg.event_id);
+
+    if (self->npend == self->cappend) {
+        size_t cap = self->cappend ? self->cappend * 2 : 16;
+        pending_t *v = realloc(self->pend, cap * sizeof *v);
+        if (!v)
+            return RC_ENOMEM;
+        self->pend = v;
+        self->cappend = cap;
+    }
+    pending_t *pe = &self->pend[self->npend];
+    char why[CODEC_WHY_MAX] = "";
+    pe->referral_topic[0] = '\0';
+    if ((err = codec_encode(&msg, &pe->buf, &pe->len, why)) != RC_OK ||
+        (err = codec_topic(&msg, pe->topic)) != RC_OK ||
+        (msg.u.event.kind == EVENT_REFERRAL &&
+         (err = codec_topic_referral(&msg, pe->referral_topic)) != RC_OK)) {
+        log_error("rules.event_refused", LOG_STR("urn", s->urn), LOG_UPN("upn", p->upn),
+                  LOG_STR("kind", event_kind_name(msg.u.event.kind)), LOG_STR("why", why));
+        free(pe->buf);
+        return err == RC_ENOMEM ? err : RC_OK; /* a bug, logged; the state still moves */
+    }
+    self->npend++;
+    queue(self, "XADD rs:outbox:{%s} %" PRIu64 "-0 e %b", s->urn, msg.seq, pe->buf, pe->len);
+    queue(self, "RPUSH rs:hist:{%s}:%s %" PRIu64, s->urn, p->upn, msg.seq);
+    s->out = msg.seq;
+    self->stats.events++;
+    return RC_OK;
+}
+
+/* evaluate runs the policy for one pupil at the school's date and minute,
+ * emitting what it decides; *changed is set when the policy state moved. */
+static rc_err_t evaluate(rules_t *self, school_t *s, pupil_t *p, int *changed)
+{
+    if (s->today == RC_DATE_NONE)
+        return RC_OK;
+    if (p->st.today != s->today)
+        pupil_state_set_today(&p->st, s->cal, s->today);
+    eval_input_t in = {.policy = s->policy,
+                       .cal = s->cal,
+                       .st = &p->st,
+                       .flags = p->flags,
+                       .facts = p->facts,
+                       .nfacts = p->nfacts,
+                       .today = s->today,
+                       .minute = s->minute};
+    pupil_policy_state_t before = p->ps;
+    static eval_result_t res; /* one evaluation at a time; too big for the stack */
+    rc_err_t err = policy_eval(&in, &p->ps, &res);
+    if (err != RC_OK) {
+        log_error("rules.eval_refused", LOG_STR("urn", s->urn), LOG_UPN("upn", p->upn),
+                  LOG_STR("error", rc_strerror(err)));
+        return RC_OK;
+    }
+    /* The state is all 32-bit fields (no padding), so bytes compare. */
+    if (memcmp(&before, &p->ps, sizeof before) != 0)
+        *changed = 1;
+    for (size_t i = 0; i < res.n; i++)
+        if ((err = emit(self, s, p, &res.d[i])) != RC_OK)
+            return err;
+    return RC_OK;
+}
+
+/* evaluate_all moves every pupil to the school's date (dated: the date
+ * changed, so every pupil is written) and evaluates each. */
+static rc_err_t evaluate_all(rules_t *self, school_t *s, int dated)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        pupil_t *p = &s->pupils[i];
+        int changed = dated;
+        if (dated)
+            pupil_state_set_today(&p->st, s->cal, s->today);
+        rc_err_t err = evaluate(self, s, p, &changed);
+        if (err == RC_OK && changed)
+            err = queue_pupil(self, s, p);
+        if (err != RC_OK)
+            return err;
+    }
+    return RC_OK;
+}
+
+/* ---- committing ---- */
+
+/* commit ends the open MULTI with the school's position, EXEC, and checks
+ * every reply, including each command's inside the EXEC. */
+static rc_err_t commit(rules_t *self, school_t *s, uint64_t seq)
 {
     char today[RC_DATE_STRLEN] = "";
     if (s->today != RC_DATE_NONE)
         date_format(s->today, today);
-    redisAppendCommand(self->redis, "HSET rs:school:{%s} pos %" PRIu64 " today %s", s->urn, seq,
-                       today);
+    queue(self, "HSET rs:school:{%s} pos %" PRIu64 " out %" PRIu64 " today %s minute %d", s->urn,
+          seq, s->out, today, s->minute);
     redisAppendCommand(self->redis, "EXEC");
     int ok = 1;
-    for (int i = 0; i < queued + 3; i++) { /* MULTI, the commands, HSET, EXEC */
+    const char *why = NULL;
+    for (int i = 0; i < self->queued + 2; i++) { /* MULTI, the commands, EXEC */
         void *r = NULL;
         if (redisGetReply(self->redis, &r) != REDIS_OK) {
             ok = 0;
             break;
         }
         redisReply *rep = r;
-        if (i == queued + 2 && rep->type != REDIS_REPLY_ARRAY)
-            ok = 0;
+        if (i == self->queued + 1) {
+            if (rep->type != REDIS_REPLY_ARRAY) {
+                ok = 0;
+                why = "EXEC refused";
+            }
+            for (size_t k = 0; ok && k < rep->elements; k++)
+                if (rep->element[k]->type == REDIS_REPLY_ERROR) {
+                    ok = 0; /* a bug: MULTI does not roll back, so say loudly */
+                    why = "a command inside the transaction failed";
+                    log_error("rules.commit_partial", LOG_STR("urn", s->urn),
+                              LOG_INT("seq", (int64_t)seq), LOG_STR("error", rep->element[k]->str));
+                }
+        }
         freeReplyObject(r);
     }
     if (!ok) {
         self->stats.commits_failed++;
         log_warn("rules.commit_failed", LOG_STR("urn", s->urn), LOG_INT("seq", (int64_t)seq),
-                 LOG_STR("error", self->redis->err ? self->redis->errstr : "EXEC refused"));
+                 LOG_STR("error", self->redis->err ? self->redis->errstr
+                                  : why            ? why
+                                                   : "?"));
         return RC_EIO;
     }
     s->pos = seq;
     return RC_OK;
 }
 
-/* refresh_all moves every pupil of the school to its date (after a tick or
- * a new calendar) and queues them all; returns commands queued, -1 on error. */
-static int refresh_all(rules_t *self, school_t *s)
+/* publish sends what the last commit made durable; a subscriber that misses
+ * it reads it from the outbox. */
+static void publish(rules_t *self)
 {
-    redisReply *r = redisCommand(self->redis, "SMEMBERS rs:pupils:{%s}", s->urn);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return -1;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        rc_err_t err;
-        if (!pupil_get(self, s, r->element[i]->str, &err)) {
-            freeReplyObject(r);
-            return -1;
+    for (size_t i = 0; i < self->npend && self->pub; i++) {
+        const pending_t *pe = &self->pend[i];
+        const char *topics[2] = {pe->topic, pe->referral_topic};
+        for (int t = 0; t < 2; t++) {
+            if (!topics[t][0])
+                continue;
+            if (zmq_send(self->pub, topics[t], strlen(topics[t]), ZMQ_SNDMORE) < 0 ||
+                zmq_send(self->pub, pe->buf, pe->len, 0) < 0)
+                self->stats.publish_failed++;
         }
     }
-    freeReplyObject(r);
-    redisAppendCommand(self->redis, "MULTI");
-    int queued = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        pupil_state_set_today(&s->pupils[i].st, s->cal, s->today);
-        int q = queue_pupil(self, s, &s->pupils[i]);
-        if (!q)
-            return -1;
-        queued += q;
-    }
-    return queued;
+    pending_clear(self);
 }
 
 /* ---- applying one log entry ---- */
+
+static rc_err_t apply_mark(rules_t *self, school_t *s, const mark_t *mark)
+{
+    rc_err_t err;
+    pupil_t *p = pupil_get(self, s, mark->upn, &err);
+    if (!p)
+        return err;
+    if (s->today == RC_DATE_NONE) { /* no tick yet: start on the first mark's day */
+        s->today = mark->date;
+        pupil_state_set_today(&p->st, s->cal, s->today);
+    }
+    int changed = 0;
+    if ((err = pupil_state_apply(&p->st, s->cal, mark, &changed)) != RC_OK)
+        return err;
+    begin(self);
+    self->stats.marks += changed;
+    self->stats.unchanged += !changed;
+    if (!changed)
+        return RC_OK;
+    if ((err = evaluate(self, s, p, &changed)) != RC_OK)
+        return err;
+    return queue_pupil(self, s, p);
+}
+
+static rc_err_t apply_tick(rules_t *self, school_t *s, rc_time_t now, int32_t offset)
+{
+    rc_err_t err = load_all(self, s);
+    if (err != RC_OK)
+        return err;
+    rc_date_t day = time_local_date(now, offset);
+    int dated = day != s->today;
+    s->today = day;
+    s->minute = time_local_minute(now, offset);
+    begin(self);
+    return evaluate_all(self, s, dated);
+}
+
+static rc_err_t apply_fact(rules_t *self, school_t *s, const case_fact_t *fact)
+{
+    rc_err_t err;
+    pupil_t *p = pupil_get(self, s, fact->upn, &err);
+    if (!p)
+        return err;
+    eval_fact_t *v = realloc(p->facts, (p->nfacts + 1) * sizeof *v);
+    if (!v)
+        return RC_ENOMEM;
+    p->facts = v;
+    eval_fact_t *f = &v[p->nfacts++];
+    f->kind = fact->kind;
+    f->date = fact->date;
+    snprintf(f->detail, sizeof f->detail, "%s", fact->detail);
+    char text[POLICY_FACT_MAX];
+    policy_fact_format(f, text);
+    begin(self);
+    queue(self, "RPUSH rs:facts:{%s}:%s %s", s->urn, p->upn, text);
+    int changed = 1;
+    if ((err = evaluate(self, s, p, &changed)) != RC_OK)
+        return err;
+    return queue_pupil(self, s, p);
+}
+
+/* reread_flags refreshes the PUPIL_* flags of the cached pupils ref names. */
+static rc_err_t reread_flags(rules_t *self, school_t *s, const refdata_change_t *ref)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        pupil_t *p = &s->pupils[i];
+        int named = ref->n_upns == 0;
+        for (size_t k = 0; k < ref->n_upns && !named; k++)
+            named = strcmp(ref->upns[k], p->upn) == 0;
+        if (!named)
+            continue;
+        redisReply *r = redisCommand(self->redis, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
+        if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+            freeReplyObject(r);
+            return RC_EIO;
+        }
+        p->flags = r->type == REDIS_REPLY_STRING ? (unsigned)strtoul(r->str, NULL, 10) : 0;
+        freeReplyObject(r);
+    }
+    return RC_OK;
+}
+
+static rc_err_t apply_ref(rules_t *self, school_t *s, const refdata_change_t *ref)
+{
+    rc_err_t err = RC_OK;
+    char why[POLICY_ERR_MAX] = "";
+    switch (ref->kind) {
+    case REFDATA_CALENDAR: {
+        calendar_t *cal = NULL;
+        if ((err = refdata_load_calendar(self->redis, s->urn, &cal)) != RC_OK)
+            return err;
+        calendar_destroy(&s->cal);
+        s->cal = cal;
+        if (s->today == RC_DATE_NONE) {
+            begin(self);
+            return RC_OK;
+        }
+        if ((err = load_all(self, s)) != RC_OK)
+            return err;
+        begin(self);
+        return evaluate_all(self, s, 1);
+    }
+    case REFDATA_SCHOOL: /* its LA or policy may have changed */
+        if ((err = school_row(self, s, why)) == RC_ENOTFOUND)
+            hold(self, s->urn, why);
+        break;
+    case REFDATA_PUPIL:
+        err = reread_flags(self, s, ref);
+        break;
+    default:
+        break;
+    }
+    if (err == RC_OK)
+        begin(self);
+    return err;
+}
 
 rc_err_t rules_apply(void *ctx, const wire_msg_t *msg)
 {
@@ -295,75 +776,38 @@ rc_err_t rules_apply(void *ctx, const wire_msg_t *msg)
         return err;
     if (msg->seq <= s->pos)
         return RC_OK; /* applied before a restart: the state already holds it */
-    int queued = 0;
     switch (msg->kind) {
-    case WIRE_MARK: {
-        pupil_t *p = pupil_get(self, s, msg->u.mark.upn, &err);
-        if (!p)
-            goto failed;
-        if (s->today == RC_DATE_NONE) { /* no tick yet: start on the first mark's day */
-            s->today = msg->u.mark.date;
-            pupil_state_set_today(&p->st, s->cal, s->today);
-        }
-        int changed = 0;
-        if ((err = pupil_state_apply(&p->st, s->cal, &msg->u.mark, &changed)) != RC_OK)
-            goto failed;
-        redisAppendCommand(self->redis, "MULTI");
-        if (changed && !(queued = queue_pupil(self, s, p))) {
-            err = RC_ENOMEM;
-            goto failed;
-        }
-        self->stats.marks += changed;
-        self->stats.unchanged += !changed;
+    case WIRE_MARK:
+        err = apply_mark(self, s, &msg->u.mark);
         break;
-    }
-    case WIRE_TICK: {
-        rc_date_t day = time_local_date(msg->u.tick.now, msg->u.tick.utc_offset_s);
+    case WIRE_TICK:
         self->stats.ticks++;
-        if (day != s->today) {
-            s->today = day;
-            if ((queued = refresh_all(self, s)) < 0) {
-                err = RC_EIO;
-                goto failed;
-            }
-        } else {
-            redisAppendCommand(self->redis, "MULTI");
-        }
+        err = apply_tick(self, s, msg->u.tick.now, msg->u.tick.utc_offset_s);
         break;
-    }
+    case WIRE_CASE_FACT:
+        self->stats.facts++;
+        err = apply_fact(self, s, &msg->u.fact);
+        break;
     case WIRE_REFDATA:
-        if (msg->u.ref.kind == REFDATA_CALENDAR) {
-            calendar_t *cal = NULL;
-            if ((err = refdata_load_calendar(self->redis, s->urn, &cal)) != RC_OK)
-                goto failed;
-            calendar_destroy(&s->cal);
-            s->cal = cal;
-            if (s->today != RC_DATE_NONE && (queued = refresh_all(self, s)) < 0) {
-                err = RC_EIO;
-                goto failed;
-            }
-            if (s->today == RC_DATE_NONE)
-                redisAppendCommand(self->redis, "MULTI");
-            break;
-        }
-        redisAppendCommand(self->redis, "MULTI");
+        err = apply_ref(self, s, &msg->u.ref);
         break;
-    default: /* case facts: kept for the policies (issue 4) */
-        redisAppendCommand(self->redis, "MULTI");
+    default:
+        begin(self);
         break;
     }
-    if ((err = commit(self, s, msg->seq, queued)) != RC_OK)
-        goto failed;
-    self->stats.applied++;
-    return RC_OK;
-failed:
+    if (err == RC_OK && (err = commit(self, s, msg->seq)) == RC_OK) {
+        self->stats.applied++;
+        publish(self);
+        return RC_OK;
+    }
     /* Commands queued but never sent would be read as the next replies:
      * start a fresh connection instead. And whatever is in memory may now be
      * ahead of Redis, which is the truth: read the school again next time. */
+    pending_clear(self);
     if (self->redis->obuf && self->redis->obuf[0] != '\0')
         redisReconnect(self->redis);
     forget(self, s);
-    return err == RC_OK ? RC_EIO : err;
+    return err;
 }
 
 rc_err_t rules_position(void *ctx, const char *urn, uint64_t *position)
@@ -373,21 +817,60 @@ rc_err_t rules_position(void *ctx, const char *urn, uint64_t *position)
     if (!rules_owns(self, urn))
         return RC_ENOTFOUND;
     school_t *s = school_get(self, urn, &err);
-    if (!s)
+    if (s) {
+        *position = s->pos;
+        return RC_OK;
+    }
+    if (err != RC_ENOTFOUND)
         return err;
-    *position = s->pos;
+    /* Held: follow it from where it stopped, so that it resumes there. */
+    redisReply *r = redisCommand(self->redis, "HGET rs:school:{%s} pos", urn);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        freeReplyObject(r);
+        return RC_EIO;
+    }
+    *position = r->type == REDIS_REPLY_STRING ? strtoull(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
     return RC_OK;
+}
+
+rc_err_t rules_clock(rules_t *self, rc_time_t now, int32_t utc_offset_s)
+{
+    rc_err_t first = RC_OK;
+    if (self->cfg->clock != RULES_CLOCK_WALL)
+        return RC_OK;
+    int minute = time_local_minute(now, utc_offset_s);
+    rc_date_t day = time_local_date(now, utc_offset_s);
+    for (size_t i = 0; i < self->nschools; i++) {
+        school_t *s = &self->schools[i];
+        if (day == s->today && minute == s->minute)
+            continue;
+        rc_err_t err = apply_tick(self, s, now, utc_offset_s);
+        if (err == RC_OK && (err = commit(self, s, s->pos)) == RC_OK) {
+            publish(self);
+            continue;
+        }
+        pending_clear(self);
+        if (self->redis->obuf && self->redis->obuf[0] != '\0')
+            redisReconnect(self->redis);
+        forget(self, s);
+        i--;
+        if (first == RC_OK)
+            first = err;
+    }
+    return first;
 }
 
 /* ---- lifecycle ---- */
 
-rules_t *rules_new(const rules_config_t *cfg, redisContext *redis)
+rules_t *rules_new(const rules_config_t *cfg, redisContext *redis, void *pub)
 {
     rules_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->cfg = cfg;
     self->redis = redis;
+    self->pub = pub;
     return self;
 }
 
@@ -399,6 +882,12 @@ void rules_destroy(rules_t **self_p)
     for (size_t i = 0; i < self->nschools; i++)
         school_release(&self->schools[i]);
     free(self->schools);
+    for (size_t i = 0; i < self->npolicies; i++)
+        policy_destroy(&self->policies[i].policy);
+    free(self->policies);
+    free(self->held);
+    pending_clear(self);
+    free(self->pend);
     free(self);
     *self_p = NULL;
 }

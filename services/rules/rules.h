@@ -1,22 +1,38 @@
 /* rules.h - the rules service's logic: each school's events, in log order,
- * turned into every pupil's position up to the session, kept in Redis.
+ * turned into every pupil's position up to the session and run through the
+ * school's policy (policy_eval.h), with what the policy decides kept in a
+ * durable outbox and published.
  *
  * State in Redis, every key of a school tagged {<urn>} so it shares one
  * Redis Cluster slot:
- *   rs:school:{<urn>}        hash: pos (the last log entry applied), today
- *                            (the school's evaluation date), now (the last
- *                            tick, UTC microseconds), offset (its UTC offset)
+ *   rs:school:{<urn>}        hash: pos (the last log entry applied), out (the
+ *                            last outbox entry), today (the school's
+ *                            evaluation date), minute (of the day, local)
  *   rs:pupil:{<urn>}:<upn>   hash: slots (the winning marks, metrics.h's
- *                            stored form) and every SPEC section 2 metric as
- *                            a field (possible_sessions ... attendance_pct)
+ *                            stored form), every SPEC section 2 metric as a
+ *                            field (possible_sessions ... attendance_pct),
+ *                            band, stage:<track> (the stage id, "" for none)
+ *                            and policy (policy_state.h's text)
  *   rs:pupils:{<urn>}        set of the UPNs with state
- * Each log entry's effects and the new pos are written in one MULTI/EXEC, so
- * kill -9 at any instant leaves either all of an entry applied or none, and a
- * restart resumes from pos with exactly the state an undisturbed run has.
+ *   rs:facts:{<urn>}:<upn>   list of the pupil's case facts (policy_state.h)
+ *   rs:outbox:{<urn>}        stream: every pupil event, ids <n>-0 gap-free
+ *                            from 1, field e = the Envelope (seq = n)
+ *   rs:hist:{<urn>}:<upn>    list: the outbox ids of the pupil's events
+ * Each log entry's effects, its outbox entries and the new pos are written in
+ * one MULTI/EXEC, so kill -9 at any instant leaves either all of an entry
+ * applied or none, and a restart resumes from pos with exactly the state and
+ * outbox an undisturbed run has. Events are published after the EXEC on
+ * pupil.<la>.<urn>.<kind>. (and referrals also on referral.<la>.<urn>.); a
+ * subscriber that missed one reads it from the outbox.
  *
- * Time (SPEC section 6): a school's evaluation date moves only with the ticks
- * in its log (replay mode); until its first tick it is the date of the
- * latest mark applied. */
+ * Time (SPEC section 6): in replay mode a school's date and minute move only
+ * with the ticks in its log; until its first tick the date is that of the
+ * first mark applied. In wall mode rules_clock moves them. The same log gives
+ * the same state and byte-identical outboxes, on any machine.
+ *
+ * A school whose policy file is missing or invalid is held: nothing of its
+ * log is applied (so nothing is decided without its policy) and the reason is
+ * logged at each attempt, until the file is mended. */
 #ifndef ROLLCALL_RULES_H
 #define ROLLCALL_RULES_H
 
@@ -28,10 +44,11 @@
 
 typedef struct rules rules_t;
 
-/* rules_new builds the logic over a Redis connection (borrowed; must
- * outlive it) for the schools cfg->schools names ("" = every school).
- * Returns NULL on allocation failure. */
-rules_t *rules_new(const rules_config_t *cfg, redisContext *redis);
+/* rules_new builds the logic over a Redis connection and a ZeroMQ PUB socket
+ * (both borrowed; must outlive it; pub may be NULL: nothing is published) for
+ * the schools cfg->schools names ("" = every school). NULL on allocation
+ * failure. */
+rules_t *rules_new(const rules_config_t *cfg, redisContext *redis, void *pub);
 
 /* rules_destroy frees *self_p and its cached schools; NULL-safe. */
 void rules_destroy(rules_t **self_p);
@@ -40,13 +57,22 @@ void rules_destroy(rules_t **self_p);
 int rules_owns(const rules_t *self, const char *urn);
 
 /* rules_apply is a feed_fn: it applies one log entry of msg->urn and stores
- * the result with the new position atomically. RC_EIO when Redis failed
- * (nothing changed; the feed delivers the entry again), RC_ENOMEM. */
+ * the result with the new position atomically, then publishes the events it
+ * raised. RC_EIO when Redis failed (nothing changed; the feed delivers the
+ * entry again), RC_ENOTFOUND when the school is held (no usable policy),
+ * RC_ENOMEM. */
 rc_err_t rules_apply(void *self, const wire_msg_t *msg);
 
 /* rules_position is a feed_position_fn: the stored position of urn (0 when
- * none), or RC_ENOTFOUND for a school this worker does not own. */
+ * none; a held school's too, so it resumes there), or RC_ENOTFOUND for a
+ * school this worker does not own. */
 rc_err_t rules_position(void *self, const char *urn, uint64_t *position);
+
+/* rules_clock moves every school this worker has loaded to the wall-clock
+ * instant now (UTC microseconds) at utc_offset_s, evaluating each pupil when
+ * the local minute changed; for wall mode only (replay mode ignores it).
+ * Returns the first error met (the other schools are still moved). */
+rc_err_t rules_clock(rules_t *self, rc_time_t now, int32_t utc_offset_s);
 
 /* Counters since rules_new, for logs and metrics. */
 typedef struct {
@@ -54,7 +80,10 @@ typedef struct {
     uint64_t marks;     /* marks that changed a pupil's state */
     uint64_t unchanged; /* marks that changed nothing (older than the one held) */
     uint64_t ticks;
+    uint64_t facts;
+    uint64_t events; /* pupil events written to the outbox */
     uint64_t commits_failed;
+    uint64_t publish_failed;
 } rules_stats_t;
 
 /* rules_stats copies the counters. */

@@ -37,6 +37,8 @@ static rc_err_t worker_id_check(const char *value, const char **why)
     return RC_OK;
 }
 
+static const char *const clocks[] = {"wall", "replay", NULL};
+
 static const config_entry_t table[] = {
     SERVICE_COMMON_CONFIG(rules_config_t),
     CONFIG_STRING("ingest_endpoints", rules_config_t, ingest_endpoints, "tcp://127.0.0.1:5561",
@@ -50,6 +52,12 @@ static const config_entry_t table[] = {
     CONFIG_STRING("schools", rules_config_t, schools, "", "ROLLCALL_RULES_SCHOOLS",
                   rules_schools_check,
                   "URNs of the schools this worker owns, comma-separated; empty = all"),
+    CONFIG_PATH("policies_dir", rules_config_t, policies_dir, "policies",
+                "ROLLCALL_RULES_POLICIES_DIR",
+                "directory of policy files: a school whose policy is NAME runs NAME.yaml"),
+    CONFIG_ENUM("clock", rules_config_t, clock, clocks, "wall", "ROLLCALL_CLOCK",
+                "wall: time is the wall clock (Europe/London); replay: time moves only with the "
+                "ticks in each school's log (POST /v1/clock to ingest)"),
     CONFIG_END,
 };
 

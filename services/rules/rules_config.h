@@ -6,6 +6,7 @@
 
 #define RULES_WORKER_ID_MAX 64
 #define RULES_SCHOOLS_MAX   4096 /* about 580 URNs */
+#define RULES_PATH_MAX      1024
 
 typedef struct {
     service_common_t common;
@@ -13,7 +14,11 @@ typedef struct {
     char pub_endpoint[SERVICE_ENDPOINT_MAX];     /* PUB bound here: pupil.* and referral.* */
     char worker_id[RULES_WORKER_ID_MAX];         /* names this worker in Redis and the logs */
     char schools[RULES_SCHOOLS_MAX];             /* URNs this worker owns, comma list; "" = all */
+    char policies_dir[RULES_PATH_MAX];           /* <policy>.yaml files, one per policy name */
+    int clock;                                   /* rules_clock_t: who moves time */
 } rules_config_t;
+
+typedef enum { RULES_CLOCK_WALL = 0, RULES_CLOCK_REPLAY } rules_clock_t;
 
 /* rules_schools_check accepts "" or a comma list of 6-digit URNs (spaces
  * around commas allowed); a config_check_fn. */
