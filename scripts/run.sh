@@ -77,7 +77,7 @@ ingest_pub=$(free_port) rules_pub=$(free_port) la_pub=$(free_port)
 ingest_http=$(free_port) reports_http=$(free_port)
 declare -A args=(
   [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http"
-  [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub"
+  [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub --policies_dir $PWD/policies"
   [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub"
   [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http"
 )
