@@ -336,6 +336,27 @@ Test(policy_eval, cme_once_on_day_10_not_on_day_11)
     cr_assert_eq(count(pa, DECISION_REFERRAL, REFERRAL_CME), 1);
 }
 
+Test(policy_eval, cme_counts_days_without_contact)
+{
+    P.alerts.cme_days = 10;
+    pupil_init(pa, D("2025-10-01"));
+    /* Contact made on day 3 (Fri 3 Oct): the ten days without contact run
+     * Mon 6 .. Fri 17 Oct, though the N run reaches ten on Tue 14 Oct. */
+    days(pa, D("2025-10-01"), D("2025-10-03"), "N", "N");
+    pa->facts[pa->nfacts++] = (eval_fact_t){FACT_CONTACT_MADE, D("2025-10-03"), ""};
+    days(pa, D("2025-10-06"), D("2025-10-16"), "N", "N");
+    cr_assert_eq(count(pa, DECISION_REFERRAL, REFERRAL_CME), 0, "contact on day 3 restarts it");
+    day(pa, D("2025-10-17"), "N", "N");
+    const logged_t *l = find(pa, DECISION_REFERRAL, REFERRAL_CME, 0);
+    assert_on(l, "2025-10-17");
+    cr_assert(strstr(l->d.reason, "without contact since 2025-10-03"), "%s", l->d.reason);
+    /* A contact before the run began counts for nothing. */
+    pupil_init(pb, D("2025-10-01"));
+    pb->facts[pb->nfacts++] = (eval_fact_t){FACT_CONTACT_MADE, D("2025-09-30"), ""};
+    days(pb, D("2025-10-01"), D("2025-10-14"), "N", "N");
+    assert_on(find(pb, DECISION_REFERRAL, REFERRAL_CME, 0), "2025-10-14");
+}
+
 Test(policy_eval, cme_counts_school_days_across_a_half_term)
 {
     P.alerts.cme_days = 10;

@@ -831,13 +831,28 @@ static void unexplained_run(ctx_t *c)
                 r->raised |= 1u << i;
     }
 
-    if (a->cme_days && run >= a->cme_days && !(r->raised & RUN_BIT_CME)) {
+    /* CME counts the days without contact: a contact staff recorded during
+     * the run starts the count again from the next school day. */
+    rc_date_t contact = RC_DATE_NONE;
+    for (size_t i = 0; i < c->in->nfacts; i++) {
+        const eval_fact_t *f = &c->in->facts[i];
+        if (f->kind == FACT_CONTACT_MADE && f->date >= first && f->date <= last &&
+            (contact == RC_DATE_NONE || f->date > contact))
+            contact = f->date;
+    }
+    uint32_t without = run;
+    if (contact != RC_DATE_NONE)
+        without =
+            contact >= last ? 0 : (uint32_t)calendar_school_days(c->in->cal, contact + 1, last);
+    if (a->cme_days && without >= a->cme_days && !(r->raised & RUN_BIT_CME)) {
         text_t why;
         text_init(&why);
+        char cb[RC_DATE_STRLEN];
         say(&why,
             "%u school days in a row absent with no reason given (N) since %s, without "
-            "contact: Children Missing Education referral at %u days",
-            run, date_format(first, db), a->cme_days);
+            "contact%s%s: Children Missing Education referral at %u days",
+            without, date_format(first, db), contact != RC_DATE_NONE ? " since " : "",
+            contact != RC_DATE_NONE ? date_format(contact, cb) : "", a->cme_days);
         referral(c, REFERRAL_CME, STAFF_ATTENDANCE_LEAD, &why);
         r->raised |= RUN_BIT_CME;
     }

@@ -46,9 +46,11 @@
  *  - home visit due: when the run of unexplained days reaches one of
  *    home_visit_days (one alert for the largest day reached, if a catch-up
  *    jumps several), once per run.
- *  - CME (referral): the run reaches cme_days; once per run. A run is the
- *    same run while its first day falls within the last run seen, so an
- *    amendment that shortens it does not raise again.
+ *  - CME (referral): the run reaches cme_days school days without contact;
+ *    once per run. A FACT_CONTACT_MADE dated within the run restarts the
+ *    count from the next school day. A run is the same run while its first
+ *    day falls within the last run seen, so an amendment that shortens it
+ *    does not raise again.
  *  - N unresolved: each school day with a session still coded N
  *    n_unresolved_days school days later; one alert per evaluation naming
  *    the sessions that came of age (from the start of the school year).
