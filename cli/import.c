@@ -45,6 +45,7 @@ struct import_chunker {
     uint64_t buf_off; /* file offset of buf[0] */
     int eof;          /* import_chunker_finish was called */
     int eof_done;     /* the record cut by the end of the file was taken */
+    int flush;        /* import_chunker_flush: emit the rows held once whole rows run out */
     int bom_checked;
     import_next_t stop; /* IMPORT_BROKEN or IMPORT_NOMEM once stopped, else IMPORT_NEED_MORE */
 
@@ -170,6 +171,11 @@ rc_err_t import_chunker_feed(import_chunker_t *ch, const void *bytes, size_t len
 void import_chunker_finish(import_chunker_t *ch)
 {
     ch->eof = 1;
+}
+
+void import_chunker_flush(import_chunker_t *ch)
+{
+    ch->flush = 1;
 }
 
 size_t import_chunker_held(const import_chunker_t *ch)
@@ -657,8 +663,11 @@ import_next_t import_chunker_next(import_chunker_t *ch, import_chunk_t *chunk)
                        open ? ": a \" opened in it is probably never closed" : "");
                 return ch->stop;
             }
-            if (!ch->eof)
-                return IMPORT_NEED_MORE;
+            if (!ch->eof) {
+                int flush = ch->flush;
+                ch->flush = 0;
+                return flush && ch->nrows ? emit(ch, chunk) : IMPORT_NEED_MORE;
+            }
             if (ch->nrows)
                 return emit(ch, chunk);
             if (ch->sent_any)
@@ -1007,20 +1016,37 @@ static char *human_secs(uint64_t s, char *buf, size_t len)
     return buf;
 }
 
+/* clock_words writes ", clock 2025-09-03 09:30" (a bar: two spaces, no
+ * comma) for a clock written "2025-09-03T09:30:00+01:00", or "". */
+static char *clock_words(const char *clock, int bar, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (clock && clock[0])
+        snprintf(buf, len, "%sclock %.10s %.5s", bar ? "  " : ", ", clock,
+                 strlen(clock) > 11 ? clock + 11 : "");
+    return buf;
+}
+
 char *import_progress_format(char *buf, size_t len, const import_progress_t *p, int bar)
 {
-    enum { WIDTH = 24 };
-    char size[32], eta[48] = "", rate[48];
+    char size[32], eta[48] = "", rate[48], clock[48];
     uint64_t per_s = p->elapsed_ms ? p->rows_sent * 1000 / p->elapsed_ms : 0;
+    const char *command = p->command ? p->command : "import";
+    /* With a clock the line is longer: a narrower bar keeps it on 80 columns. */
+    int width = p->clock ? 12 : 24;
 
     if (len == 0)
         return buf;
     snprintf(rate, sizeof rate, "%llu rows/s", (unsigned long long)per_s);
+    clock_words(p->clock, bar, clock, sizeof clock);
     if (p->bytes_total == 0) {
         human_bytes(p->bytes_done, size, sizeof size);
-        snprintf(buf, len,
-                 bar ? "%s sent  %llu rows  %s" : "rollcall import: %s sent, %llu rows, %s", size,
-                 (unsigned long long)p->rows_sent, rate);
+        if (bar)
+            snprintf(buf, len, "%s sent  %llu rows  %s%s", size, (unsigned long long)p->rows_sent,
+                     rate, clock);
+        else
+            snprintf(buf, len, "rollcall %s: %s sent, %llu rows, %s%s", command, size,
+                     (unsigned long long)p->rows_sent, rate, clock);
         return buf;
     }
     uint64_t done = p->bytes_done < p->bytes_total ? p->bytes_done : p->bytes_total;
@@ -1031,17 +1057,17 @@ char *import_progress_format(char *buf, size_t len, const import_progress_t *p, 
         snprintf(eta, sizeof eta, bar ? "  ETA %s" : ", ETA %s", size);
     }
     if (bar) {
-        char cells[WIDTH + 1];
-        int fill = (int)(frac * WIDTH);
-        for (int i = 0; i < WIDTH; i++)
+        char cells[25];
+        int fill = (int)(frac * width);
+        for (int i = 0; i < width; i++)
             cells[i] = i < fill ? '#' : '.';
-        cells[WIDTH] = '\0';
-        snprintf(buf, len, "[%s] %3d%%  %llu rows  %s%s", cells, (int)(frac * 100),
-                 (unsigned long long)p->rows_sent, rate, eta);
+        cells[width] = '\0';
+        snprintf(buf, len, "[%s] %3d%%  %llu rows  %s%s%s", cells, (int)(frac * 100),
+                 (unsigned long long)p->rows_sent, rate, clock, eta);
     } else {
         human_bytes(p->bytes_total, size, sizeof size);
-        snprintf(buf, len, "rollcall import: %d%% of %s, %llu rows sent, %s%s", (int)(frac * 100),
-                 size, (unsigned long long)p->rows_sent, rate, eta);
+        snprintf(buf, len, "rollcall %s: %d%% of %s, %llu rows sent, %s%s%s", command,
+                 (int)(frac * 100), size, (unsigned long long)p->rows_sent, rate, clock, eta);
     }
     return buf;
 }

@@ -11,8 +11,10 @@
  *             map the reply's chunk-relative lines and indexes back;
  *   merge     a 200/422 reply + its slice -> running totals and the rejected
  *             rows, named by their line (or index) in the file;
- *   run       the loop: read, chunk, post (through a callback), retry 503s,
- *             halve on 413, stop on 400, draw progress, print the summary.
+ *   sender    post a chunk (through a callback), retry 503s, halve on 413,
+ *             stop on 400, merge the replies, draw progress, print the
+ *             summary: what `rollcall replay` (replay.h) shares;
+ *   run       the loop: read, chunk, send.
  *
  * http.h is the libcurl poster; main.c only dispatches to import_main.
  */
@@ -94,6 +96,14 @@ rc_err_t import_chunker_feed(import_chunker_t *ch, const void *bytes, size_t len
 
 /* import_chunker_finish says the file ended: the last row may lack a line end. */
 void import_chunker_finish(import_chunker_t *ch);
+
+/* import_chunker_flush ends a batch: the next import_chunker_next that runs
+ * out of whole rows returns the rows fed so far as a chunk, short or not
+ * (none: it says IMPORT_NEED_MORE as usual). Feed whole lines before it: a
+ * row still missing its line end waits for the next chunk. `rollcall
+ * replay` flushes at each clock line, so no request holds rows from both
+ * sides of one. */
+void import_chunker_flush(import_chunker_t *ch);
 
 /* import_chunker_next scans what was fed and returns the next chunk (which
  * stays valid until the next call on ch) or what is needed. After
@@ -232,11 +242,14 @@ typedef struct {
     uint64_t bytes_total; /* file size; 0 when unknown (a pipe) */
     uint64_t rows_sent;
     uint64_t elapsed_ms;
+    const char *command; /* the plain line's "rollcall <command>:"; NULL is "import" */
+    const char *clock;   /* replay: the clock's last instant, as FILE wrote it; NULL: none */
 } import_progress_t;
 
 /* import_progress_format writes one progress line into buf (no line end):
- * a bar for a terminal when bar is set, else plain words. Counts only, never
- * row contents. Returns buf. */
+ * a bar for a terminal when bar is set, else plain words; with a clock, its
+ * local date and time ("clock 2025-09-03 09:30") after the rate. Counts and
+ * the clock only, never row contents. Returns buf. */
 char *import_progress_format(char *buf, size_t len, const import_progress_t *p, int bar);
 
 /* ---- the command ---- */
@@ -261,6 +274,18 @@ void import_usage(FILE *out);
 rc_err_t import_parse_args(int argc, char **argv, const char *env_url, import_opts_t *o, char *err,
                            size_t errlen);
 
+/* import_opt_value matches argv[*i] against option name, taking its value
+ * from "--name=value" or the next argument (then *i moves past it): 1
+ * matched, 0 not this option, -1 matched but the value is missing. */
+int import_opt_value(int argc, char **argv, int *i, const char *name, const char **val);
+
+/* import_check_common checks the options import and replay share: url
+ * must be http:// or https://; rows (--chunk-rows, NULL when not given)
+ * a whole number from 1 to IMPORT_MAX_ROWS, stored in *chunk_rows.
+ * RC_EINVAL with err saying what is wrong. */
+rc_err_t import_check_common(const char *url, const char *rows, size_t *chunk_rows, char *err,
+                             size_t errlen);
+
 /* A reply from the poster; body stays the poster's until its next call. */
 typedef struct {
     import_net_t net;
@@ -283,13 +308,98 @@ typedef struct {
     uint64_t (*now_ms)(void); /* a monotonic clock */
     void (*sleep_ms)(unsigned ms); /* waits between retries */
     uint64_t bytes_total;          /* FILE's size, 0 when unknown */
+    const char *command;           /* "rollcall <command>: " before messages; NULL is "import" */
 } import_io_t;
+
+/* ---- the sender (shared with `rollcall replay`) ---- */
+
+/* One run's sending state: chunks posted, replies merged into t, progress
+ * and messages through io. Set it up with import_sender_init, free it with
+ * import_sender_release; the fields are for reading. */
+typedef struct {
+    const import_io_t *io;
+    const char *shown; /* FILE as messages name it */
+    import_format_t format;
+    int quiet;
+    import_post_fn post;
+    void *post_ctx;
+    import_buf_t body;
+    import_totals_t t;
+    size_t limit;         /* rows per request: chunk_rows, halved by each 413 */
+    uint64_t chunks_done; /* chunks every row of which was answered */
+    int64_t byte_skew;    /* FILE bytes minus chunker bytes (replay: clock lines), for progress */
+    import_progress_t prog;
+    uint64_t start_ms, drawn_ms;
+    int bar_shown;  /* a progress bar is on the terminal's last line */
+    int miscounted; /* ingest once counted a request's rows differently */
+} import_sender_t;
+
+/* import_sender_init sets s up to send o's FILE through post (post_ctx)
+ * with io; nothing is allocated until the first send. */
+void import_sender_init(import_sender_t *s, const import_opts_t *o, import_post_fn post,
+                        void *post_ctx, const import_io_t *io);
+
+/* import_sender_release frees what s holds; safe twice. */
+void import_sender_release(import_sender_t *s);
+
+/* import_sender_post posts body (len bytes of content_type) through post
+ * (ctx), retrying refusals and 503s IMPORT_RETRIES times with backoff (a
+ * notice each, unless quiet). Fills *rep (valid until post's next call) and
+ * *waited_ms, and returns import_classify's verdict on the last reply.
+ * target ("POST http://...") names the request in notices. */
+import_action_t import_sender_post(import_sender_t *s, import_post_fn post, void *ctx,
+                                   const char *target, const char *content_type, const char *body,
+                                   size_t len, import_reply_t *rep, unsigned *waited_ms);
+
+/* import_sender_send posts the rows of chunk c (from ch) in requests of
+ * s->limit rows, merging each reply into s->t, halving on 413 and drawing
+ * progress. IMPORT_RAN_DONE, or how it stopped (the reason already said). */
+import_ran_t import_sender_send(import_sender_t *s, const import_chunker_t *ch,
+                                const import_chunk_t *c);
+
+/* import_sender_say writes "rollcall <command>: " and one message line to
+ * io->err, above any progress bar. */
+void import_sender_say(import_sender_t *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* import_sender_say_problem says where and how the chunker found FILE broken. */
+void import_sender_say_problem(import_sender_t *s, const import_problem_t *p);
+
+/* import_sender_progress redraws the progress at most every
+ * IMPORT_TTY_REDRAW_MS (a bar) or IMPORT_PLAIN_EVERY_MS (a plain line). */
+void import_sender_progress(import_sender_t *s);
+
+/* import_sender_progress_clear wipes a progress bar off the terminal line. */
+void import_sender_progress_clear(import_sender_t *s);
+
+/* import_sender_summary prints the totals to io->out (superseded too when
+ * marks is set), then extra (a line, no line end; NULL: none), then the
+ * rejected rows kept. */
+void import_sender_summary(const import_sender_t *s, int marks, const char *extra);
+
+/* import_describe_reply says what came back: the transport error, or the
+ * status and the reply's own error (never a raw body: it may be a proxy's
+ * HTML page). Returns out. */
+char *import_describe_reply(const import_reply_t *rep, char *out, size_t len);
+
+/* import_reply_error copies the "error" of a JSON error reply into out, or
+ * "". Returns out. */
+char *import_reply_error(const import_reply_t *rep, char *out, size_t len);
 
 /* import_run streams in (opened by the caller, read to its end) through
  * the chunker to post, prints progress, notices and the summary through io,
  * and returns the exit status (IMPORT_EXIT_*). */
 int import_run(const import_opts_t *o, FILE *in, import_post_fn post, void *post_ctx,
                const import_io_t *io);
+
+/* import_monotonic_ms is a monotonic clock in milliseconds; import_sleep_ms
+ * waits ms milliseconds (signals do not cut it short): the real import_io_t
+ * now_ms and sleep_ms. */
+uint64_t import_monotonic_ms(void);
+void import_sleep_ms(unsigned ms);
 
 /* import_main is `rollcall import ...` as a process runs it: argv[0] is
  * "import". Returns the exit status. */

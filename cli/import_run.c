@@ -17,12 +17,6 @@
 #include "http.h"
 #include "rollcall/records.h"
 
-#if defined(__GNUC__)
-#define RUN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#else
-#define RUN_PRINTF(fmt, args)
-#endif
-
 #define READ_BLOCK (1u << 20)
 
 void import_usage(FILE *out)
@@ -63,10 +57,7 @@ void import_usage(FILE *out)
 
 /* ---- arguments ---- */
 
-/* opt_value matches argv[*i] against option name, taking its value from
- * "--name=value" or the next argument: 1 matched, 0 not this option, -1
- * matched but the value is missing. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+int import_opt_value(int argc, char **argv, int *i, const char *name, const char **val)
 {
     size_t n = strlen(name);
     const char *a = argv[*i];
@@ -149,9 +140,9 @@ rc_err_t import_parse_args(int argc, char **argv, const char *env_url, import_op
             o->quiet = 1;
         } else if (strcmp(a, "--all-errors") == 0) {
             o->all_errors = 1;
-        } else if ((m = opt_value(argc, argv, &i, "--url", &o->url)) != 0 ||
-                   (m = opt_value(argc, argv, &i, "--format", &format)) != 0 ||
-                   (m = opt_value(argc, argv, &i, "--chunk-rows", &rows)) != 0) {
+        } else if ((m = import_opt_value(argc, argv, &i, "--url", &o->url)) != 0 ||
+                   (m = import_opt_value(argc, argv, &i, "--format", &format)) != 0 ||
+                   (m = import_opt_value(argc, argv, &i, "--chunk-rows", &rows)) != 0) {
             if (m < 0) {
                 snprintf(err, errlen, "%s needs a value", a);
                 return RC_EINVAL;
@@ -176,8 +167,14 @@ rc_err_t import_parse_args(int argc, char **argv, const char *env_url, import_op
     o->path = pos[1];
     if (format_of(format, o->path, &o->format, err, errlen) != RC_OK)
         return RC_EINVAL;
-    if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0) {
-        snprintf(err, errlen, "the URL must start with http:// or https://, not '%s'", o->url);
+    return import_check_common(o->url, rows, &o->chunk_rows, err, errlen);
+}
+
+rc_err_t import_check_common(const char *url, const char *rows, size_t *chunk_rows, char *err,
+                             size_t errlen)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen, "the URL must start with http:// or https://, not '%s'", url);
         return RC_EINVAL;
     }
     if (rows) {
@@ -190,78 +187,88 @@ rc_err_t import_parse_args(int argc, char **argv, const char *env_url, import_op
                      IMPORT_MAX_ROWS, rows);
             return RC_EINVAL;
         }
-        o->chunk_rows = (size_t)n;
+        *chunk_rows = (size_t)n;
     }
     return RC_OK;
 }
 
-/* ---- the run ---- */
+/* ---- the sender ---- */
 
-typedef struct {
-    const import_opts_t *o;
-    const import_io_t *io;
-    const char *shown; /* FILE as messages name it */
-    import_post_fn post;
-    void *post_ctx;
-    import_chunker_t *ch;
-    import_buf_t body;
-    import_totals_t t;
-    size_t limit;         /* rows per request: chunk_rows, halved by each 413 */
-    uint64_t chunks_done; /* chunks every row of which was answered */
-    import_progress_t prog;
-    uint64_t start_ms, drawn_ms;
-    int bar_shown;  /* a progress bar is on the terminal's last line */
-    int miscounted; /* ingest once counted a request's rows differently */
-} run_t;
-
-static void progress_clear(run_t *r)
+void import_sender_init(import_sender_t *s, const import_opts_t *o, import_post_fn post,
+                        void *post_ctx, const import_io_t *io)
 {
-    if (r->bar_shown) {
-        fputs("\r\033[K", r->io->err);
-        r->bar_shown = 0;
+    memset(s, 0, sizeof *s);
+    s->io = io;
+    s->shown = strcmp(o->path, "-") == 0 ? "standard input" : o->path;
+    s->format = o->format;
+    s->quiet = o->quiet;
+    s->post = post;
+    s->post_ctx = post_ctx;
+    s->limit = o->chunk_rows;
+    s->prog.bytes_total = io->bytes_total;
+    s->prog.command = io->command;
+    s->start_ms = s->drawn_ms = io->now_ms();
+    import_totals_init(&s->t, o->all_errors ? SIZE_MAX : IMPORT_LIST_DEFAULT);
+}
+
+void import_sender_release(import_sender_t *s)
+{
+    import_buf_free(&s->body);
+    import_totals_release(&s->t);
+}
+
+void import_sender_progress_clear(import_sender_t *s)
+{
+    if (s->bar_shown) {
+        fputs("\r\033[K", s->io->err);
+        s->bar_shown = 0;
     }
 }
 
-/* progress_tick redraws the bar at most every IMPORT_TTY_REDRAW_MS, or
- * writes a plain line at most every IMPORT_PLAIN_EVERY_MS. */
-static void progress_tick(run_t *r)
+void import_sender_progress(import_sender_t *s)
 {
-    char line[160];
-    uint64_t now = r->io->now_ms();
+    char line[200];
+    uint64_t now = s->io->now_ms();
 
-    if (r->io->progress == 0)
+    if (s->io->progress == 0)
         return;
-    if (now - r->drawn_ms < (r->io->progress == 1 ? IMPORT_TTY_REDRAW_MS : IMPORT_PLAIN_EVERY_MS))
+    if (now - s->drawn_ms < (s->io->progress == 1 ? IMPORT_TTY_REDRAW_MS : IMPORT_PLAIN_EVERY_MS))
         return;
-    r->drawn_ms = now;
-    r->prog.elapsed_ms = now - r->start_ms;
-    import_progress_format(line, sizeof line, &r->prog, r->io->progress == 1);
-    if (r->io->progress == 1) {
-        fprintf(r->io->err, "\r%s\033[K", line);
-        r->bar_shown = 1;
+    s->drawn_ms = now;
+    s->prog.elapsed_ms = now - s->start_ms;
+    import_progress_format(line, sizeof line, &s->prog, s->io->progress == 1);
+    if (s->io->progress == 1) {
+        fprintf(s->io->err, "\r%s\033[K", line);
+        s->bar_shown = 1;
     } else {
-        fprintf(r->io->err, "%s\n", line);
+        fprintf(s->io->err, "%s\n", line);
     }
-    fflush(r->io->err);
+    fflush(s->io->err);
 }
 
-/* say writes one message line to the error stream, above any progress bar. */
-static void say(run_t *r, const char *fmt, ...) RUN_PRINTF(2, 3);
-
-static void say(run_t *r, const char *fmt, ...)
+void import_sender_say(import_sender_t *s, const char *fmt, ...)
 {
     va_list ap;
-    progress_clear(r);
-    fputs("rollcall import: ", r->io->err);
+    import_sender_progress_clear(s);
+    fprintf(s->io->err, "rollcall %s: ", s->io->command ? s->io->command : "import");
     va_start(ap, fmt);
-    vfprintf(r->io->err, fmt, ap);
+    vfprintf(s->io->err, fmt, ap);
     va_end(ap);
-    fputc('\n', r->io->err);
-    fflush(r->io->err);
+    fputc('\n', s->io->err);
+    fflush(s->io->err);
 }
 
-/* reply_error copies the "error" of a JSON error reply into out, or "". */
-static char *reply_error(const import_reply_t *rep, char *out, size_t len)
+void import_sender_say_problem(import_sender_t *s, const import_problem_t *p)
+{
+    char at[96] = "";
+    if (p->line && p->column[0])
+        snprintf(at, sizeof at, " line %zu, column %s:", p->line, p->column);
+    else if (p->line)
+        snprintf(at, sizeof at, " line %zu:", p->line);
+    import_sender_say(s, "%s:%s %s", s->shown, at, p->message);
+}
+
+char *import_reply_error(const import_reply_t *rep, char *out, size_t len)
 {
     json_t *root = rep->len ? json_loadb(rep->body, rep->len, 0, NULL) : NULL;
     const char *e = json_string_value(json_object_get(root, "error"));
@@ -270,14 +277,12 @@ static char *reply_error(const import_reply_t *rep, char *out, size_t len)
     return out;
 }
 
-/* describe says what came back: the transport error, or the status and the
- * reply's own error (never a raw body: it may be a proxy's HTML page). */
-static char *describe(const import_reply_t *rep, char *out, size_t len)
+char *import_describe_reply(const import_reply_t *rep, char *out, size_t len)
 {
     char e[400];
     if (rep->net != IMPORT_NET_OK)
         snprintf(out, len, "%s", rep->error);
-    else if (reply_error(rep, e, sizeof e)[0]) {
+    else if (import_reply_error(rep, e, sizeof e)[0]) {
         if (snprintf(out, len, "HTTP %ld: %s", rep->status, e) >= (int)len)
             out[len - 1] = '\0'; /* cut short: the start says enough */
     } else {
@@ -300,150 +305,131 @@ static char *where(const import_slice_t *s, char *out, size_t len)
 }
 
 /* broken_400 reports a 400: ingest stored nothing of this request. */
-static void broken_400(run_t *r, const import_slice_t *s, const import_reply_t *rep)
+static void broken_400(import_sender_t *s, const import_slice_t *sl, const import_reply_t *rep)
 {
     char e[400], mapped[480], w[96];
-    import_map_error_text(s, reply_error(rep, e, sizeof e), mapped, sizeof mapped);
-    say(r, "%s: ingest found the request holding %s not well formed (HTTP 400): %s", r->shown,
-        where(s, w, sizeof w), mapped[0] ? mapped : "(no reason given)");
+    import_map_error_text(sl, import_reply_error(rep, e, sizeof e), mapped, sizeof mapped);
+    import_sender_say(s, "%s: ingest found the request holding %s not well formed (HTTP 400): %s",
+                      s->shown, where(sl, w, sizeof w), mapped[0] ? mapped : "(no reason given)");
 }
 
-/* send_chunk posts chunk c, in pieces of r->limit rows, retrying 503s and
- * refusals with backoff and halving the pieces on 413. */
-static import_ran_t send_chunk(run_t *r, const import_chunk_t *c)
+import_action_t import_sender_post(import_sender_t *s, import_post_fn post, void *ctx,
+                                   const char *target, const char *content_type, const char *body,
+                                   size_t len, import_reply_t *rep, unsigned *waited_ms)
+{
+    char what[400];
+    unsigned attempt = 0;
+    import_action_t act;
+
+    *waited_ms = 0;
+    for (;;) {
+        post(ctx, content_type, body, len, rep);
+        act = import_classify(rep->net, rep->status);
+        if (act != IMPORT_DO_RETRY || attempt >= IMPORT_RETRIES)
+            return act;
+        unsigned ms = import_backoff_ms(attempt++);
+        if (!s->quiet)
+            import_sender_say(s, "%s: %s; trying again in %.2f s (retry %u of %d)", target,
+                              import_describe_reply(rep, what, sizeof what), ms / 1000.0, attempt,
+                              IMPORT_RETRIES);
+        s->io->sleep_ms(ms);
+        *waited_ms += ms;
+    }
+}
+
+import_ran_t import_sender_send(import_sender_t *s, const import_chunker_t *ch,
+                                const import_chunk_t *c)
 {
     size_t i = 0;
     char what[400], w[96], err[256];
 
     do {
-        size_t k = c->nrows - i < r->limit ? c->nrows - i : r->limit;
-        import_slice_t s;
+        size_t k = c->nrows - i < s->limit ? c->nrows - i : s->limit;
+        import_slice_t sl;
         import_reply_t rep;
-        import_action_t act;
-        unsigned attempt = 0, waited = 0;
+        unsigned waited;
 
-        if (import_body_build(r->ch, c, i, i + k, &r->body, &s) != RC_OK) {
-            say(r, "out of memory");
+        if (import_body_build(ch, c, i, i + k, &s->body, &sl) != RC_OK) {
+            import_sender_say(s, "out of memory");
             return IMPORT_RAN_FAILED;
         }
-        for (;;) {
-            r->post(r->post_ctx, import_content_type(r->o->format), r->body.p, r->body.len, &rep);
-            act = import_classify(rep.net, rep.status);
-            if (act != IMPORT_DO_RETRY || attempt >= IMPORT_RETRIES)
-                break;
-            unsigned ms = import_backoff_ms(attempt++);
-            if (!r->o->quiet)
-                say(r, "%s: %s; trying again in %.2f s (retry %u of %d)", r->io->target,
-                    describe(&rep, what, sizeof what), ms / 1000.0, attempt, IMPORT_RETRIES);
-            r->io->sleep_ms(ms);
-            waited += ms;
-        }
-
-        switch (act) {
+        switch (import_sender_post(s, s->post, s->post_ctx, s->io->target,
+                                   import_content_type(s->format), s->body.p, s->body.len, &rep,
+                                   &waited)) {
         case IMPORT_DO_MERGE: {
-            uint64_t before = r->t.received;
-            rc_err_t rc = import_merge(&r->t, &s, rep.body, rep.len, err, sizeof err);
+            uint64_t before = s->t.received;
+            rc_err_t rc = import_merge(&s->t, &sl, rep.body, rep.len, err, sizeof err);
             if (rc == RC_ENOMEM) {
-                say(r, "out of memory");
+                import_sender_say(s, "out of memory");
                 return IMPORT_RAN_FAILED;
             }
             if (rc != RC_OK) {
-                say(r, "%s: HTTP %ld, but %s", r->io->target, rep.status, err);
+                import_sender_say(s, "%s: HTTP %ld, but %s", s->io->target, rep.status, err);
                 return IMPORT_RAN_FAILED;
             }
-            if (r->t.received - before != k && !r->miscounted) {
+            if (s->t.received - before != k && !s->miscounted) {
                 /* Blank rows are skipped on both sides, so this should not happen. */
-                r->miscounted = 1;
-                say(r,
+                s->miscounted = 1;
+                import_sender_say(
+                    s,
                     "warning: ingest counted %llu rows in a request of %zu (%s); the lines "
                     "listed below may be off",
-                    (unsigned long long)(r->t.received - before), k, where(&s, w, sizeof w));
+                    (unsigned long long)(s->t.received - before), k, where(&sl, w, sizeof w));
             }
             i += k;
-            r->prog.rows_sent += k;
+            s->prog.rows_sent += k;
             if (k)
-                r->prog.bytes_done = c->file_off + c->end[i - 1];
-            progress_tick(r);
+                s->prog.bytes_done =
+                    (uint64_t)((int64_t)(c->file_off + c->end[i - 1]) + s->byte_skew);
+            import_sender_progress(s);
             break;
         }
         case IMPORT_DO_SPLIT:
             if (k <= 1) {
-                say(r, "%s: HTTP 413: %s alone is larger than ingest takes (its max_body)",
-                    r->io->target, where(&s, w, sizeof w));
+                import_sender_say(s,
+                                  "%s: HTTP 413: %s alone is larger than ingest takes (its "
+                                  "max_body)",
+                                  s->io->target, where(&sl, w, sizeof w));
                 return IMPORT_RAN_FAILED;
             }
-            r->limit = k / 2;
-            if (!r->o->quiet)
-                say(r, "%s: HTTP 413 (too large) for %zu rows; sending %zu rows per request",
-                    r->io->target, k, r->limit);
+            s->limit = k / 2;
+            if (!s->quiet)
+                import_sender_say(
+                    s, "%s: HTTP 413 (too large) for %zu rows; sending %zu rows per request",
+                    s->io->target, k, s->limit);
             break;
         case IMPORT_DO_BROKEN:
-            broken_400(r, &s, &rep);
+            broken_400(s, &sl, &rep);
             return IMPORT_RAN_BROKEN;
         case IMPORT_DO_RETRY:
-            say(r, "%s: %s; gave up after %d tries over %.1f s", r->io->target,
-                describe(&rep, what, sizeof what), IMPORT_RETRIES + 1, waited / 1000.0);
+            import_sender_say(s, "%s: %s; gave up after %d tries over %.1f s", s->io->target,
+                              import_describe_reply(&rep, what, sizeof what), IMPORT_RETRIES + 1,
+                              waited / 1000.0);
             return IMPORT_RAN_FAILED;
         default:
-            say(r, "%s: %s", r->io->target, describe(&rep, what, sizeof what));
+            import_sender_say(s, "%s: %s", s->io->target,
+                              import_describe_reply(&rep, what, sizeof what));
             return IMPORT_RAN_FAILED;
         }
     } while (i < c->nrows);
-    r->chunks_done++;
+    s->chunks_done++;
     return IMPORT_RAN_DONE;
 }
 
-/* answered says how far ingest got, for the notes after a stop. */
-static char *answered(const run_t *r, char *out, size_t len)
+void import_sender_summary(const import_sender_t *s, int marks, const char *extra)
 {
-    const import_totals_t *t = &r->t;
-    if (r->o->format == IMPORT_JSON)
-        snprintf(out, len,
-                 "%llu chunk(s), %llu records (index 0 to %zu, up to line %zu), had been answered",
-                 (unsigned long long)r->chunks_done, (unsigned long long)t->rows_done,
-                 t->last_index, t->last_line);
-    else
-        snprintf(out, len, "%llu chunk(s), %llu rows (up to line %zu), had been answered",
-                 (unsigned long long)r->chunks_done, (unsigned long long)t->rows_done,
-                 t->last_line);
-    return out;
-}
-
-/* stopped tells the user where things stand after a failure or a broken file. */
-static void stopped(run_t *r, import_ran_t ran)
-{
-    char note[200];
-    int none = r->t.posts == 0;
-
-    if (ran == IMPORT_RAN_FAILED && none)
-        say(r, "stopped before ingest stored anything: run the same command again once it "
-               "answers");
-    else if (ran == IMPORT_RAN_FAILED)
-        say(r,
-            "stopped: %s before this. Ingest is idempotent: running the same command again is "
-            "safe and resumes (rows already stored count as duplicates)",
-            answered(r, note, sizeof note));
-    else if (ran == IMPORT_RAN_BROKEN && none)
-        say(r, "stopped: nothing was stored; fix %s and run the command again", r->shown);
-    else if (ran == IMPORT_RAN_BROKEN)
-        say(r,
-            "stopped: %s before this; nothing after them was sent. Fix %s and run the "
-            "command again (rows already stored count as duplicates)",
-            answered(r, note, sizeof note), r->shown);
-}
-
-static void print_summary(const run_t *r)
-{
-    const import_totals_t *t = &r->t;
-    FILE *out = r->io->out;
+    const import_totals_t *t = &s->t;
+    FILE *out = s->io->out;
     char line[1024];
 
     fprintf(out, "received:   %llu\n", (unsigned long long)t->received);
     fprintf(out, "accepted:   %llu\n", (unsigned long long)t->accepted);
     fprintf(out, "duplicates: %llu\n", (unsigned long long)t->duplicates);
-    if (strcmp(r->o->kind, "marks") == 0)
+    if (marks)
         fprintf(out, "superseded: %llu\n", (unsigned long long)t->superseded);
     fprintf(out, "rejected:   %llu\n", (unsigned long long)t->rejected);
+    if (extra)
+        fprintf(out, "%s\n", extra);
     for (size_t i = 0; i < t->n; i++)
         fprintf(out, "%s\n", import_reject_format(&t->v[i], line, sizeof line));
     if (t->rejected > t->n)
@@ -452,62 +438,90 @@ static void print_summary(const run_t *r)
     fflush(out);
 }
 
+/* ---- the run ---- */
+
+/* answered says how far ingest got, for the notes after a stop. */
+static char *answered(const import_sender_t *s, char *out, size_t len)
+{
+    const import_totals_t *t = &s->t;
+    if (s->format == IMPORT_JSON)
+        snprintf(out, len,
+                 "%llu chunk(s), %llu records (index 0 to %zu, up to line %zu), had been answered",
+                 (unsigned long long)s->chunks_done, (unsigned long long)t->rows_done,
+                 t->last_index, t->last_line);
+    else
+        snprintf(out, len, "%llu chunk(s), %llu rows (up to line %zu), had been answered",
+                 (unsigned long long)s->chunks_done, (unsigned long long)t->rows_done,
+                 t->last_line);
+    return out;
+}
+
+/* stopped tells the user where things stand after a failure or a broken file. */
+static void stopped(import_sender_t *s, import_ran_t ran)
+{
+    char note[200];
+    int none = s->t.posts == 0;
+
+    if (ran == IMPORT_RAN_FAILED && none)
+        import_sender_say(s, "stopped before ingest stored anything: run the same command again "
+                             "once it answers");
+    else if (ran == IMPORT_RAN_FAILED)
+        import_sender_say(s,
+                          "stopped: %s before this. Ingest is idempotent: running the same "
+                          "command again is safe and resumes (rows already stored count as "
+                          "duplicates)",
+                          answered(s, note, sizeof note));
+    else if (ran == IMPORT_RAN_BROKEN && none)
+        import_sender_say(s, "stopped: nothing was stored; fix %s and run the command again",
+                          s->shown);
+    else if (ran == IMPORT_RAN_BROKEN)
+        import_sender_say(s,
+                          "stopped: %s before this; nothing after them was sent. Fix %s and run "
+                          "the command again (rows already stored count as duplicates)",
+                          answered(s, note, sizeof note), s->shown);
+}
+
 int import_run(const import_opts_t *o, FILE *in, import_post_fn post, void *post_ctx,
                const import_io_t *io)
 {
-    run_t r;
+    import_sender_t s;
+    import_chunker_t *ch = NULL;
     char *block = NULL;
     import_ran_t ran = IMPORT_RAN_DONE;
 
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.shown = strcmp(o->path, "-") == 0 ? "standard input" : o->path;
-    r.io = io;
-    r.post = post;
-    r.post_ctx = post_ctx;
-    r.limit = o->chunk_rows;
-    r.prog.bytes_total = io->bytes_total;
-    r.start_ms = r.drawn_ms = io->now_ms();
-    import_totals_init(&r.t, o->all_errors ? SIZE_MAX : IMPORT_LIST_DEFAULT);
-
-    if (!(r.ch = import_chunker_new(o->format, o->chunk_rows)) || !(block = malloc(READ_BLOCK))) {
-        say(&r, "out of memory");
+    import_sender_init(&s, o, post, post_ctx, io);
+    if (!(ch = import_chunker_new(o->format, o->chunk_rows)) || !(block = malloc(READ_BLOCK))) {
+        import_sender_say(&s, "out of memory");
         ran = IMPORT_RAN_FAILED;
         goto out;
     }
     for (;;) {
         import_chunk_t c;
-        import_next_t st = import_chunker_next(r.ch, &c);
+        import_next_t st = import_chunker_next(ch, &c);
         if (st == IMPORT_NEED_MORE) {
             size_t n = fread(block, 1, READ_BLOCK, in);
             if (n > 0) {
-                if (import_chunker_feed(r.ch, block, n) != RC_OK) {
-                    say(&r, "out of memory");
+                if (import_chunker_feed(ch, block, n) != RC_OK) {
+                    import_sender_say(&s, "out of memory");
                     ran = IMPORT_RAN_FAILED;
                     goto out;
                 }
             } else if (ferror(in)) {
-                say(&r, "cannot read %s: %s", r.shown, strerror(errno));
+                import_sender_say(&s, "cannot read %s: %s", s.shown, strerror(errno));
                 ran = IMPORT_RAN_FAILED;
                 goto out;
             } else {
-                import_chunker_finish(r.ch);
+                import_chunker_finish(ch);
             }
         } else if (st == IMPORT_CHUNK) {
-            if ((ran = send_chunk(&r, &c)) != IMPORT_RAN_DONE)
+            if ((ran = import_sender_send(&s, ch, &c)) != IMPORT_RAN_DONE)
                 goto out;
         } else if (st == IMPORT_BROKEN) {
-            const import_problem_t *p = import_chunker_problem(r.ch);
-            char at[96] = "";
-            if (p->line && p->column[0])
-                snprintf(at, sizeof at, " line %zu, column %s:", p->line, p->column);
-            else if (p->line)
-                snprintf(at, sizeof at, " line %zu:", p->line);
-            say(&r, "%s:%s %s", r.shown, at, p->message);
+            import_sender_say_problem(&s, import_chunker_problem(ch));
             ran = IMPORT_RAN_BROKEN;
             goto out;
         } else if (st == IMPORT_NOMEM) {
-            say(&r, "out of memory");
+            import_sender_say(&s, "out of memory");
             ran = IMPORT_RAN_FAILED;
             goto out;
         } else {
@@ -515,27 +529,26 @@ int import_run(const import_opts_t *o, FILE *in, import_post_fn post, void *post
         }
     }
 out:
-    progress_clear(&r);
-    print_summary(&r);
-    stopped(&r, ran);
-    int status = import_exit_code(ran, r.t.rejected);
+    import_sender_progress_clear(&s);
+    import_sender_summary(&s, strcmp(o->kind, "marks") == 0, NULL);
+    stopped(&s, ran);
+    int status = import_exit_code(ran, s.t.rejected);
     free(block);
-    import_buf_free(&r.body);
-    import_totals_release(&r.t);
-    import_chunker_destroy(&r.ch);
+    import_chunker_destroy(&ch);
+    import_sender_release(&s);
     return status;
 }
 
 /* ---- the process ---- */
 
-static uint64_t monotonic_ms(void)
+uint64_t import_monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void sleep_ms(unsigned ms)
+void import_sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -584,8 +597,8 @@ int import_main(int argc, char **argv)
     io.err = stderr;
     io.progress = o.quiet ? 0 : isatty(fileno(stderr)) ? 1 : 2;
     io.target = target;
-    io.now_ms = monotonic_ms;
-    io.sleep_ms = sleep_ms;
+    io.now_ms = import_monotonic_ms;
+    io.sleep_ms = import_sleep_ms;
     io.bytes_total = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
     status = import_run(&o, in, http_client_post, client, &io);
 out:

@@ -1,8 +1,9 @@
-/* main.c - rollcall, the command-line tool: dispatch to a subcommand (import, for now). */
+/* main.c - rollcall, the command-line tool: dispatch to a subcommand (import, replay). */
 #include <stdio.h>
 #include <string.h>
 
 #include "import.h"
+#include "replay.h"
 #include "rollcall/config.h"
 
 static void usage(FILE *out)
@@ -12,6 +13,8 @@ static void usage(FILE *out)
           "Commands:\n"
           "  import KIND FILE   send a schools, calendar, pupils, contacts or marks file\n"
           "                     (CSV or JSON) to ingest; see rollcall import --help\n"
+          "  replay FILE        send a register with clock lines to ingest in replay mode,\n"
+          "                     in order; see rollcall replay --help\n"
           "\n"
           "Options:\n"
           "  -h, --help         show this help\n"
@@ -35,6 +38,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "import") == 0)
         return import_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "replay") == 0)
+        return replay_main(argc - 1, argv + 1);
     fprintf(stderr, "rollcall: unknown command '%s'\nTry 'rollcall --help'.\n", argv[1]);
     return IMPORT_EXIT_USAGE;
 }
