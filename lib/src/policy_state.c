@@ -69,18 +69,24 @@ void policy_fact_format(const eval_fact_t *f, char out[POLICY_FACT_MAX])
 
 /* ---- reading ---- */
 
-/* Comma-separated fields of one value, split in place. */
+/* Comma-separated fields of one value, split in place. Empty fields are
+ * kept (and then refused by their parser): strtok would merge ",," and shift
+ * the fields after it into the wrong places. */
 #define MAX_PARTS 8
 
 static size_t split(char *v, char *parts[MAX_PARTS])
 {
     size_t n = 0;
-    for (char *save = NULL, *f = strtok_r(v, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+    for (;;) {
         if (n == MAX_PARTS)
             return MAX_PARTS + 1;
-        parts[n++] = f;
+        parts[n++] = v;
+        char *comma = strchr(v, ',');
+        if (!comma)
+            return n;
+        *comma = '\0';
+        v = comma + 1;
     }
-    return n;
 }
 
 static int parse_date(const char *s, rc_date_t *out)
@@ -126,7 +132,7 @@ static int parse_track(const policy_t *p, char *v, pupil_policy_state_t *s, unsi
 {
     char *f[MAX_PARTS];
     eval_track_state_t ts;
-    if (split(v, f) != 8 || !parse_date(f[2], &ts.entry_date) ||
+    if (split(v, f) != 8 || !*f[0] || !*f[1] || !parse_date(f[2], &ts.entry_date) ||
         !parse_date(f[3], &ts.monitor_from) || !parse_date(f[4], &ts.review_date) ||
         !parse_u32(f[5], &ts.base_attended) || !parse_u32(f[6], &ts.base_possible) ||
         !parse_u32(f[7], &ts.absence_days))
@@ -149,6 +155,11 @@ static int parse_track(const policy_t *p, char *v, pupil_policy_state_t *s, unsi
             ts.review_date = RC_DATE_NONE;
         }
     }
+    /* No stage and never entered is "never on it", which format writes no
+     * line for: keep nothing else of it, or the state would not read back. */
+    if (ts.stage == 0 && ts.entry_date == RC_DATE_NONE)
+        ts = (eval_track_state_t){
+            .entry_date = RC_DATE_NONE, .monitor_from = RC_DATE_NONE, .review_date = RC_DATE_NONE};
     s->tracks[track - p->tracks] = ts;
     return 1;
 }

@@ -24,7 +24,9 @@
 #include "rollcall/policy_eval.h"
 
 #define POLICY_STATE_MAX 1024 /* bytes, NUL included: the longest state text */
-#define POLICY_FACT_MAX  80   /* bytes, NUL included: the longest fact text */
+/* bytes, NUL included: the longest fact text, "medical_evidence_received
+ * YYYY-MM-DD " and a detail of CODEC_NAME_MAX (86), with room to spare */
+#define POLICY_FACT_MAX 96
 
 /* policy_state_format writes s (evaluated under p) into out. */
 void policy_state_format(const policy_t *p, const pupil_policy_state_t *s,
