@@ -32,7 +32,10 @@ static void check_loaded(const policy_t *p)
                 abort();
             if (st->escalation_only && tr->stages[s - 1].if_not_improved != REVIEW_ESCALATE)
                 abort();
-            if (st->monitor_weeks == 0 && (st->improved.n || st->if_not_improved != REVIEW_STAY))
+            if (st->monitor_weeks == 0 && st->monitor_half_terms == 0 &&
+                (st->improved.n || st->if_not_improved != REVIEW_STAY))
+                abort();
+            if (st->monitor_weeks && st->monitor_half_terms)
                 abort();
         }
     }

@@ -236,17 +236,27 @@ Test(policy, seed_002_lowther_two_flowcharts)
         cr_assert_not(p->bands[i].above);
     }
 
-    assert_pct_atom(&stage(p, "absence", "upper_amber")->when.atoms[0], COND_ATTENDANCE_BELOW, 96);
-    assert_pct_atom(&stage(p, "absence", "lower_amber")->when.atoms[0], COND_ATTENDANCE_BELOW, 94);
+    const policy_stage_t *upper = stage(p, "absence", "upper_amber");
+    const policy_stage_t *lower = stage(p, "absence", "lower_amber");
+    assert_pct_atom(&upper->when.atoms[0], COND_ATTENDANCE_BELOW, 96);
+    assert_pct_atom(&lower->when.atoms[0], COND_ATTENDANCE_BELOW, 94);
+    /* "Attendance is monitored half termly": reviews when a half term begins. */
+    cr_assert_eq(upper->monitor_half_terms, 1);
+    cr_assert_eq(lower->monitor_half_terms, 1);
     const policy_stage_t *red = stage(p, "absence", "red");
     assert_pct_atom(&red->when.atoms[0], COND_ATTENDANCE_BELOW, 90);
-    /* "Attendance is monitored half termly": six school weeks. */
-    cr_assert_eq(red->monitor_weeks, 6);
+    /* "further monitoring will take place over the next half term": to its end. */
+    cr_assert_eq(red->monitor_half_terms, 2);
     cr_assert_eq(red->if_not_improved, REVIEW_ESCALATE);
     const policy_stage_t *panel = stage(p, "absence", "attendance_panel");
     cr_assert(panel->escalation_only);
     assert_action(panel, ACT_MEETING, "attendance_panel");
-    cr_assert_eq(panel->monitor_weeks, 6, "\"monitor for a further half term\"");
+    cr_assert_eq(panel->monitor_half_terms, 1, "\"monitor for a further half term\"");
+    for (size_t i = 0; i < policy_track(p, "absence")->nstages; i++)
+        cr_assert_eq(policy_track(p, "absence")->stages[i].monitor_weeks, 0,
+                     "Flowchart 1 speaks in half terms only");
+    cr_assert_eq(stage(p, "lateness", "lateness_concern")->monitor_weeks, 1,
+                 "\"Lateness is monitored on a weekly basis\"");
     assert_action(stage(p, "absence", "la_referral"), ACT_REFERRAL,
                   "la_access_and_inclusion_officer");
 
@@ -356,12 +366,19 @@ Test(policy, seed_004_hcat)
 
     /* "Three late marks in a half term"; "5 U coded sessions (within a half term)"; "10 U
      * coded sessions within a 12 week period" */
-    const cond_atom_t *a = &stage(p, "lateness", "late_marks_letter")->when.atoms[0];
+    const policy_stage_t *letter = stage(p, "lateness", "late_marks_letter");
+    const cond_atom_t *a = &letter->when.atoms[0];
     cr_assert_eq(a->period, PERIOD_HALF_TERM);
     cr_assert_eq(a->n, 3);
-    a = &stage(p, "late_after_close", "u_warning")->when.atoms[0];
+    cr_assert_eq(letter->monitor_half_terms, 1, "looked at again when the next half term begins");
+    cr_assert_eq(letter->monitor_weeks, 0);
+    const policy_stage_t *warning = stage(p, "late_after_close", "u_warning");
+    a = &warning->when.atoms[0];
     cr_assert_eq(a->codes, codes("U"));
     cr_assert_eq(a->n, 5);
+    cr_assert_eq(warning->monitor_half_terms, 1, "\"within a half term\"");
+    /* The "agreed" monitoring period after the meeting stays in weeks. */
+    cr_assert_eq(stage(p, "lateness", "lateness_meeting")->monitor_weeks, 4);
     a = &stage(p, "late_after_close", "persistent_lateness")->when.atoms[0];
     cr_assert_eq(a->period, PERIOD_SCHOOL_WEEKS);
     cr_assert_eq(a->weeks, 12);
@@ -433,6 +450,7 @@ Test(policy, fixture_wrong_type)
     fixture("bad_weeks", RC_EINVAL, 10, "whole number from 1 to 52, not \"4.5\"");
     fixture("weeks_range", RC_EINVAL, 10, "must be from 1 to 52, not 60");
     fixture("bad_percent", RC_EINVAL, 9, "percentage from 0 to 100, not 105");
+    fixture("monitor_weeks_and_half_terms", RC_EINVAL, 12, "has both `weeks:` and `half_terms:`");
 }
 
 Test(policy, fixture_yaml_errors_from_libyaml)
@@ -613,6 +631,64 @@ Test(policy, stages_and_reviews)
     policy_destroy(&p);
 }
 
+/* Seeds 002 and 004 speak in half terms: `monitor: {half_terms: N}`. */
+Test(policy, monitor_in_half_terms)
+{
+    policy_t *p = ok(TWO_STAGES("      monitor: {half_terms: 1}\n"
+                                "      review: {if_not_improved: escalate}\n",
+                                "      escalation_only: true\n"
+                                "      monitor:\n        half_terms: 2\n"
+                                "        extend_weeks_per_absence_day: 1\n"));
+    const policy_stage_t *one = &p->tracks[0].stages[0], *two = &p->tracks[0].stages[1];
+    cr_assert_eq(one->monitor_half_terms, 1);
+    cr_assert_eq(one->monitor_weeks, 0, "half terms are not turned into weeks");
+    cr_assert_eq(one->extend_weeks_per_day, 0);
+    cr_assert_eq(one->if_not_improved, REVIEW_ESCALATE, "a half-term monitor allows a review");
+    cr_assert_eq(two->monitor_half_terms, 2);
+    cr_assert_eq(two->monitor_weeks, 0);
+    cr_assert_eq(two->extend_weeks_per_day, 1, "the extension still applies, in weeks");
+    policy_destroy(&p);
+
+    /* The upper bound: a school year of half terms. */
+    p = ok(HEAD "tracks:\n  a:\n    - id: s\n      when: {declining: true}\n"
+                "      monitor: {half_terms: 6}\n");
+    cr_assert_eq(p->tracks[0].stages[0].monitor_half_terms, 6);
+    policy_destroy(&p);
+
+    /* The weeks form is unchanged. */
+    p = ok(HEAD "tracks:\n  a:\n    - id: s\n      when: {declining: true}\n"
+                "      monitor: {weeks: 6}\n");
+    cr_assert_eq(p->tracks[0].stages[0].monitor_weeks, 6);
+    cr_assert_eq(p->tracks[0].stages[0].monitor_half_terms, 0);
+    policy_destroy(&p);
+}
+
+Test(policy, monitor_in_half_terms_refused)
+{
+#define MON(m) TWO_STAGES("      monitor: " m "\n", "      when: {attendance_below: 90}\n")
+    refused(MON("{weeks: 6, half_terms: 1}"), RC_EINVAL, 7,
+            "`monitor` has both `weeks:` and `half_terms:`");
+    refused(MON("{half_terms: 1, weeks: 6}"), RC_EINVAL, 7, "keep one");
+    refused(MON("{half_terms: 0}"), RC_EINVAL, 7, "`half_terms` must be from 1 to 6, not 0");
+    refused(MON("{half_terms: 7}"), RC_EINVAL, 7, "`half_terms` must be from 1 to 6, not 7");
+    refused(MON("{half_terms: one}"), RC_EINVAL, 7,
+            "`half_terms` should be a whole number from 1 to 6, not \"one\"");
+    refused(MON("{half_terms: 1.5}"), RC_EINVAL, 7, "whole number from 1 to 6, not \"1.5\"");
+    refused(MON("{half_terms: -1}"), RC_EINVAL, 7, "whole number from 1 to 6, not \"-1\"");
+    refused(MON("{half_terms: [1]}"), RC_EINVAL, 7,
+            "`half_terms` should be a single value, not a list");
+    refused(MON("{half_terms: }"), RC_EINVAL, 7, "`half_terms` has no value");
+    refused(MON("{half_term: 1}"), RC_EINVAL, 7, "did you mean \"half_terms\"?");
+    refused(MON("{extend_weeks_per_absence_day: 1}"), RC_EINVAL, 7,
+            "needs `weeks:`, the school weeks to the review, or `half_terms:`");
+    refused(MON("{half_terms: 1, extend_weeks_per_absence_day: 11}"), RC_EINVAL, 7, "from 0 to 10");
+    /* Block style: the line of the second key. */
+    refused(TWO_STAGES("      monitor:\n        weeks: 6\n        half_terms: 1\n",
+                       "      when: {attendance_below: 90}\n"),
+            RC_EINVAL, 9, "has both");
+#undef MON
+}
+
 Test(policy, stages_refused)
 {
     refused(TWO_STAGES("      monitor: {weeks: 4}\n      review: {if_improved: escalate}\n",
@@ -625,7 +701,7 @@ Test(policy, stages_refused)
                        "      escalation_only: true\n      when: {attendance_below: 90}\n"),
             RC_EINVAL, 11, "remove one of the two");
     refused(TWO_STAGES("      monitor: {days: 4}\n", "      when: {attendance_below: 90}\n"),
-            RC_EINVAL, 7, "allowed here are: weeks, extend_weeks_per_absence_day");
+            RC_EINVAL, 7, "allowed here are: weeks, half_terms, extend_weeks_per_absence_day");
     refused(TWO_STAGES("      monitor: {}\n", "      when: {attendance_below: 90}\n"), RC_EINVAL, 7,
             "needs `weeks:`");
     refused(TWO_STAGES("      monitor: {weeks: 4, extend_weeks_per_absence_day: 11}\n",

@@ -872,6 +872,194 @@ Test(policy_eval, lateness_track_counts_this_week_beside_absence)
               l->d.reason);
 }
 
+/* ---- monitoring in half terms ---- */
+
+/* half_term_policy: one stage, entered at the first O of the school year,
+ * monitored n half terms (+extend weeks per further day of absence); it
+ * stays at every review, so each review starts the next period. */
+static policy_stage_t *half_term_policy(unsigned n, unsigned extend)
+{
+    policy_stage_t *s = add_stage(add_track("absence"), "watch", 40);
+    cond_atom_t *a = atom(&s->when, COND_COUNT_AT_LEAST, 41);
+    a->codes = codes("O");
+    a->period = PERIOD_YEAR;
+    a->n = 1;
+    s->monitor_half_terms = n;
+    s->extend_weeks_per_day = extend;
+    s->if_improved = REVIEW_STAY;
+    s->if_not_improved = REVIEW_STAY;
+    return s;
+}
+
+/* nth_review returns the n-th (0-based) review held, improved or not. */
+static const logged_t *nth_review(const pupil_t *p, size_t nth)
+{
+    for (size_t i = 0; i < p->nlog; i++) {
+        decision_kind_t k = p->log[i].d.kind;
+        if ((k == DECISION_REVIEW_IMPROVED || k == DECISION_REVIEW_NOT_IMPROVED) && nth-- == 0)
+            return &p->log[i];
+    }
+    return NULL;
+}
+
+static size_t reviews(const pupil_t *p)
+{
+    return count(p, DECISION_REVIEW_IMPROVED, 0) + count(p, DECISION_REVIEW_NOT_IMPROVED, 0);
+}
+
+/* enter_on walks p present from the start of term and marks the first O on d. */
+static void enter_on(pupil_t *p, rc_date_t start, rc_date_t d)
+{
+    pupil_init(p, start);
+    days(p, start, d - 1, "/", "\\");
+    day(p, d, "O", "\\");
+    cr_assert_eq(p->ps.tracks[0].stage, 1);
+    assert_on(find(p, DECISION_STAGE_UP, 0, 0), date_format(d, (char[RC_DATE_STRLEN]){0}));
+}
+
+Test(policy_eval, half_terms_review_on_the_first_day_after_the_october_break)
+{
+    half_term_policy(1, 0);
+    /* Wed 8 Oct is in the half term that began 3 Sept; the October break is
+     * 27-31 Oct, so the next half term begins Monday 3 Nov. */
+    enter_on(pa, D("2025-09-03"), D("2025-10-08"));
+    const logged_t *up = find(pa, DECISION_STAGE_UP, 0, 0);
+    char db[RC_DATE_STRLEN];
+    cr_assert_str_eq(date_format(up->d.review_date, db), "2025-11-03");
+    cr_assert(strstr(up->d.reason, "review on 2025-11-03"), "%s", up->d.reason);
+    days(pa, D("2025-10-09"), D("2025-11-02"), "/", "\\");
+    cr_assert_eq(reviews(pa), 0, "no review before the half term's first day");
+    day(pa, D("2025-11-03"), "/", "\\");
+    const logged_t *r = nth_review(pa, 0);
+    assert_on(r, "2025-11-03");
+    cr_assert_eq(r->minute, 8 * 60, "held at the first evaluation of the day");
+    cr_assert(strstr(r->d.reason, "due 2025-11-03 (1 half term from 2025-10-08)"), "%s",
+              r->d.reason);
+    /* Stays: monitored again from 3 Nov, a half term's first day, to the
+     * first day after Christmas (autumn ends Fri 19 Dec, spring begins 5 Jan). */
+    cr_assert_str_eq(date_format(r->d.review_date, db), "2026-01-05");
+    days(pa, D("2025-11-04"), D("2026-01-05"), "/", "\\");
+    cr_assert_eq(reviews(pa), 2);
+    assert_on(nth_review(pa, 1), "2026-01-05");
+}
+
+Test(policy_eval, half_terms_two_skip_the_next_half_term)
+{
+    half_term_policy(2, 0);
+    enter_on(pa, D("2025-09-03"), D("2025-10-08"));
+    char db[RC_DATE_STRLEN];
+    /* The half term after 3 Nov's: across the October break and Christmas. */
+    cr_assert_str_eq(date_format(pa->ps.tracks[0].review_date, db), "2026-01-05");
+    days(pa, D("2025-10-09"), D("2026-01-05"), "/", "\\");
+    cr_assert_eq(reviews(pa), 1);
+    const logged_t *r = nth_review(pa, 0);
+    assert_on(r, "2026-01-05");
+    cr_assert(strstr(r->d.reason, "(2 half terms from 2025-10-08)"), "%s", r->d.reason);
+}
+
+Test(policy_eval, half_terms_from_a_half_terms_first_day_watch_all_of_it)
+{
+    half_term_policy(1, 0);
+    /* Entered on 3 Nov itself: the half term it began in is 3 Nov's. */
+    enter_on(pa, D("2025-09-03"), D("2025-11-03"));
+    char db[RC_DATE_STRLEN];
+    cr_assert_str_eq(date_format(pa->ps.tracks[0].review_date, db), "2026-01-05");
+    /* Entered on the last day before the break: reviewed the first day back. */
+    enter_on(pb, D("2025-09-03"), D("2025-10-24"));
+    cr_assert_str_eq(date_format(pb->ps.tracks[0].review_date, db), "2025-11-03");
+}
+
+Test(policy_eval, half_terms_follow_the_calendar_through_the_year)
+{
+    half_term_policy(1, 0);
+    enter_on(pa, D("2025-09-03"), D("2025-10-08"));
+    days(pa, D("2025-10-09"), D("2026-12-18"), "/", "\\");
+    /* Each break of three or more closed weekdays ends a half term: not the
+     * 4 May bank holiday, the INSET Friday 26 Jun nor the PM closure of
+     * 27 Mar. A review in the summer holiday waits for the new year's
+     * first school day (and its first session: 09:30). */
+    static const char *const want[] = {"2025-11-03", "2026-01-05", "2026-02-23", "2026-04-13",
+                                       "2026-06-01", "2026-09-02", "2026-11-02"};
+    size_t n = sizeof want / sizeof *want;
+    cr_assert_eq(reviews(pa), n, "%zu reviews", reviews(pa));
+    char db[RC_DATE_STRLEN];
+    for (size_t i = 0; i < n; i++) {
+        const logged_t *r = nth_review(pa, i);
+        assert_on(r, want[i]);
+        if (i + 1 < n)
+            cr_assert_str_eq(date_format(r->d.review_date, db), want[i + 1], "review %zu", i);
+    }
+    cr_assert_eq(nth_review(pa, 5)->minute, 9 * 60 + 30);
+    /* The calendar ends with the half term that began 2 Nov 2026: no later
+     * half term, so no review date, as past its end in school weeks. */
+    cr_assert_eq(nth_review(pa, n - 1)->d.review_date, RC_DATE_NONE);
+    cr_assert_eq(pa->ps.tracks[0].review_date, RC_DATE_NONE);
+    cr_assert_eq(pa->ps.tracks[0].stage, 1, "still monitored, with no date to review on");
+}
+
+Test(policy_eval, half_terms_no_review_date_past_the_calendars_end)
+{
+    half_term_policy(1, 1);
+    enter_on(pa, D("2026-09-02"), D("2026-11-10"));
+    const logged_t *up = find(pa, DECISION_STAGE_UP, 0, 0);
+    cr_assert_eq(up->d.review_date, RC_DATE_NONE);
+    cr_assert_null(strstr(up->d.reason, "review on"), "%s", up->d.reason);
+    day(pa, D("2026-11-11"), "N", "N"); /* an extension does not make a date either */
+    days(pa, D("2026-11-12"), D("2026-12-31"), "/", "\\");
+    cr_assert_eq(pa->ps.tracks[0].review_date, RC_DATE_NONE);
+    cr_assert_eq(reviews(pa), 0);
+}
+
+Test(policy_eval, half_terms_extended_in_weeks_per_day_of_absence)
+{
+    half_term_policy(1, 1);
+    enter_on(pa, D("2025-09-03"), D("2025-10-08"));
+    char db[RC_DATE_STRLEN];
+    cr_assert_str_eq(date_format(pa->ps.tracks[0].review_date, db), "2025-11-03");
+    day(pa, D("2025-10-09"), "N", "N"); /* a whole day: a school week after 3 Nov */
+    day(pa, D("2025-10-10"), "/", "\\");
+    cr_assert_eq(pa->ps.tracks[0].absence_days, 1);
+    cr_assert_str_eq(date_format(pa->ps.tracks[0].review_date, db), "2025-11-10");
+    day(pa, D("2025-10-13"), "I", "/"); /* two half days make a day */
+    day(pa, D("2025-10-14"), "/", "I");
+    day(pa, D("2025-10-15"), "/", "\\");
+    cr_assert_eq(pa->ps.tracks[0].absence_days, 2);
+    cr_assert_str_eq(date_format(pa->ps.tracks[0].review_date, db), "2025-11-17");
+    days(pa, D("2025-10-16"), D("2025-11-16"), "/", "\\");
+    cr_assert_eq(reviews(pa), 0);
+    day(pa, D("2025-11-17"), "/", "\\");
+    const logged_t *r = nth_review(pa, 0);
+    assert_on(r, "2025-11-17");
+    cr_assert(strstr(r->d.reason, "(1 half term from 2025-10-08, +1 per day of absence: 2 days)"),
+              "%s", r->d.reason);
+    /* Monitored again from 17 Nov: to 5 Jan, no absence since. */
+    cr_assert_str_eq(date_format(r->d.review_date, db), "2026-01-05");
+}
+
+Test(policy_eval, half_terms_begun_in_a_holiday_count_from_the_half_term_after_it)
+{
+    /* A stage entered on what staff record: here during the October break. */
+    policy_stage_t *s = add_stage(add_track("absence"), "panel", 40);
+    atom(&s->when, COND_FACT, 41)->fact = FACT_MEETING_MISSED;
+    s->monitor_half_terms = 1;
+    pupil_init(pa, D("2025-09-03"));
+    days(pa, D("2025-09-03"), D("2025-10-24"), "/", "\\");
+    pa->facts[pa->nfacts++] = (eval_fact_t){.kind = FACT_MEETING_MISSED, .date = D("2025-10-29")};
+    eval(pa, D("2025-10-29"), 12 * 60);
+    assert_on(find(pa, DECISION_STAGE_UP, 0, 0), "2025-10-29");
+    char db[RC_DATE_STRLEN];
+    /* Nothing can be watched before 3 Nov, whose half term is the one
+     * monitored: reviewed when the next begins, after Christmas. */
+    cr_assert_str_eq(date_format(pa->ps.tracks[0].review_date, db), "2026-01-05");
+
+    /* The same on a weekend in term: Saturday 11 Oct is 13 Oct's half term. */
+    pupil_init(pb, D("2025-09-03"));
+    days(pb, D("2025-09-03"), D("2025-10-10"), "/", "\\");
+    pb->facts[pb->nfacts++] = (eval_fact_t){.kind = FACT_MEETING_MISSED, .date = D("2025-10-11")};
+    eval(pb, D("2025-10-11"), 12 * 60);
+    cr_assert_str_eq(date_format(pb->ps.tracks[0].review_date, db), "2025-11-03");
+}
+
 /* ---- inputs, reasons, events, determinism ---- */
 
 Test(policy_eval, bad_inputs_are_refused)

@@ -315,9 +315,11 @@ static const eval_decision_t *review(decision_kind_t kind, size_t nth, const cha
  * Lateness: late (L) after 9:00 three times in a half term (letter), a fourth
  * (meeting with the EWO), still four in the half term at the review (agency
  * support); punctual after half term: step down, then the improvement letter.
- * Autumn 2026: late after 9:30 (U) every Monday: the fifth in the half term
- * brings the warning letter; the tenth in 12 weeks, persistent lateness and
- * the penalty-notice threshold. */
+ * Reviews of the late-mark stages counted "in a half term" fall when the next
+ * half term begins. Autumn 2026: late after 9:30 (U) every Monday: the fifth
+ * in the half term brings the warning letter, lifted when the next half term
+ * begins; the tenth in 12 weeks, persistent lateness and the penalty-notice
+ * threshold. */
 Test(scenarios, seed_004_hcat)
 {
     load("004_");
@@ -362,22 +364,27 @@ Test(scenarios, seed_004_hcat)
          * day of a school year; held once there are 20 sessions (15 Sept PM):
          * 100%, back at 95% or above: off the ladder. */
         {"absence", "initial_warning", "", "2026-09-15", NULL},
+        /* The late-marks letter counts "in a half term": reviewed when the next
+         * one begins, 2 Sept (after the summer), held with the absence review:
+         * no late marks this half term: off the ladder. */
+        {"lateness", "late_marks_letter", "", "2026-09-15", NULL},
         /* 35 of 37 on the second Monday of late arrival after 09:30 */
         {"absence", "", "initial_warning", "2026-09-28", "warning_letter"},
-        /* 20 Jul + 6 school weeks = 5 Oct: 2 late marks in the new half term,
-         * fewer than 3: leaves the stage; the third, at 09:30, a new letter. */
-        {"lateness", "late_marks_letter", "", "2026-10-05", NULL},
+        /* the third late mark (U) of the half term that began 2 Sept: a new letter */
         {"lateness", "", "late_marks_letter", "2026-10-05", "late_marks_letter"},
         /* the fourth late mark (U) this half term */
         {"lateness", "late_marks_letter", "lateness_meeting", "2026-10-12", "lateness_meeting"},
         /* the fifth U this half term: "a warning letter will be issued" */
         {"late_after_close", "", "u_warning", "2026-10-19", "lateness_penalty_warning"},
+        /* "(within a half term)": reviewed on 2 Nov, the first day after the
+         * October half term, before that Monday's U: none this half term */
+        {"late_after_close", "u_warning", "", "2026-11-02", NULL},
         /* 12 Oct + 4 weeks (half term skipped) = 16 Nov: attendance 92.7%,
          * lower than 92.9% at the meeting: not improved */
         {"lateness", "lateness_meeting", "agency_support", "2026-11-16", "early_help"},
-        /* the tenth U in 12 school weeks: "Persistence lateness" */
-        {"late_after_close", "u_warning", "persistent_lateness", "2026-11-30",
-         "lateness_penalty_review"},
+        /* the tenth U in 12 school weeks: "Persistence lateness" (also the fifth
+         * U of this half term: the highest stage that holds) */
+        {"late_after_close", "", "persistent_lateness", "2026-11-30", "lateness_penalty_review"},
     };
     expect_changes(want, sizeof want / sizeof *want);
 
@@ -526,21 +533,24 @@ Test(scenarios, seed_001_attendance_process)
 /* ---- seed 002: Lowther, Flowchart 1 (absences) and 2 (lateness) ---- */
 
 /* A pupil at Lowther, 2025-26. Ill Monday to Wednesday: Upper Amber, Lower
- * Amber, then below 90% (Red, with the warning of a half term's monitoring);
- * at the end of it improved: "communicate and celebrate", back to Lower
- * Amber. A week's unauthorised holiday in December: Red again (and the
- * national penalty threshold); absent every Friday after: no improvement,
- * the Attendance Panel; still none: referred to the LA Access and Inclusion
- * Officer. Lateness in the summer: one late arrival (a concern, gone a week
- * later), then three in a week (significant), three in a week at each
- * review: the Lateness Panel, then "consideration as unauthorised absence". */
+ * Amber, then below 90% (Red, with the warning that "further monitoring will
+ * take place over the next half term"); at the end of that half term,
+ * improved: "communicate and celebrate", back to Lower Amber. Absent every
+ * Friday from January and a week's unauthorised holiday: Red again (and the
+ * national penalty threshold); no improvement at the end of the next half
+ * term: the Attendance Panel; still none a half term later: referred to the
+ * LA Access and Inclusion Officer. Every absence review falls on the first
+ * day of a half term. Lateness in the summer, counted weekly: one late
+ * arrival (a concern, gone a week later), then three in a week
+ * (significant), three in a week at each review: the Lateness Panel, then
+ * "consideration as unauthorised absence". */
 Test(scenarios, seed_002_lowther)
 {
     load("002_");
     static const span_t plan[] = {
         {"2025-09-29", "2025-10-01", "I", "I", 0},   /* ill Monday to Wednesday */
-        {"2025-12-08", "2025-12-12", "G", "G", 0},   /* unauthorised holiday */
         {"2026-01-09", "2026-03-20", "N>O", "O", 5}, /* Fridays, no reason accepted */
+        {"2026-01-12", "2026-01-16", "G", "G", 0},   /* unauthorised holiday */
         {"2026-04-13", "2026-04-13", "L", NULL, 0},  {"2026-04-27", "2026-04-29", "L", NULL, 0},
         {"2026-06-01", "2026-06-01", "L", "L", 0},   {"2026-06-02", "2026-06-02", "L", NULL, 0},
         {"2026-06-29", "2026-06-29", "L", "L", 0},   {"2026-06-30", "2026-06-30", "L", NULL, 0},
@@ -554,15 +564,16 @@ Test(scenarios, seed_002_lowther)
         {"absence", "upper_amber", "lower_amber", "2025-09-30", "rag_letter_lower_amber"},
         /* 36 of 41: 87.8%, "Below 90 %" */
         {"absence", "lower_amber", "red", "2025-10-01", "rag_letter_red"},
-        /* 1 Oct + 6 school weeks (half term skipped) = 19 Nov: 94.0% */
-        {"absence", "red", "lower_amber", "2025-11-19", NULL},
-        /* the holiday's 7th session: 120 of 134, 89.6% */
-        {"absence", "lower_amber", "red", "2025-12-11", "rag_letter_red"},
-        /* 11 Dec + 6 school weeks (Christmas skipped) = 5 Feb: 87.5% */
-        {"absence", "red", "attendance_panel", "2026-02-05", "attendance_panel"},
-        /* 5 Feb + 6 (half term skipped) = 26 Mar: 85.7% */
-        {"absence", "attendance_panel", "la_referral", "2026-03-26",
-         "la_access_and_inclusion_officer"},
+        /* Red on 1 Oct, in the first autumn half term: "over the next half
+         * term" (3 Nov - 19 Dec), so reviewed when the one after begins,
+         * 5 Jan: 95.8%, improved */
+        {"absence", "red", "lower_amber", "2026-01-05", NULL},
+        /* a Friday with no reason and the holiday's 9th session: 89.6% */
+        {"absence", "lower_amber", "red", "2026-01-16", "rag_letter_red"},
+        /* Red again on 16 Jan: the next half term begins 23 Feb, after the
+         * February break; reviewed when the one after it begins, 13 Apr,
+         * after Easter: 86.6% */
+        {"absence", "red", "attendance_panel", "2026-04-13", "attendance_panel"},
         /* "1 or 2 late arrivals in a week" */
         {"lateness", "", "lateness_concern", "2026-04-13", "lateness_warning"},
         /* a week on, none this week */
@@ -570,6 +581,10 @@ Test(scenarios, seed_002_lowther)
         {"lateness", "", "lateness_concern", "2026-04-27", "lateness_warning"},
         /* "3 or 4 late arrivals in a week" */
         {"lateness", "lateness_concern", "significant_lateness", "2026-04-29", "lateness_letter"},
+        /* "monitor for a further half term": to 1 Jun, after the May half term
+         * (the 4 May bank holiday does not end one): 89.1% */
+        {"absence", "attendance_panel", "la_referral", "2026-06-01",
+         "la_access_and_inclusion_officer"},
         /* 29 Apr + 4 school weeks (May half term skipped) = 3 Jun: 3 this week */
         {"lateness", "significant_lateness", "lateness_panel", "2026-06-03", "lateness_panel"},
         /* 3 Jun + 4 = 1 Jul: 3 this week again */
@@ -581,12 +596,18 @@ Test(scenarios, seed_002_lowther)
     cr_expect_str_eq(r->stage_from_id, "red");
     cr_expect(has_action(r, "celebrate_improvement"));
     /* "escalate by referring the pupil to meet the LA Access and Inclusion Officer" */
-    cr_expect_str_eq(on(DECISION_REFERRAL, REFERRAL_STAGE, 0, NULL), "2026-03-26");
-    /* The tenth G of the holiday: "where the national threshold is met". */
+    cr_expect_str_eq(on(DECISION_REFERRAL, REFERRAL_STAGE, 0, NULL), "2026-06-01");
+    /* Friday 9 Jan's two O and eight G: "where the national threshold is met". */
     cr_expect_eq(count_of(DECISION_REFERRAL, REFERRAL_PENALTY_THRESHOLD), 1);
-    cr_expect_str_eq(on(DECISION_REFERRAL, REFERRAL_PENALTY_THRESHOLD, 0, NULL), "2025-12-12");
-    /* "First day response to be actioned": each Friday, 10 of them. */
-    cr_expect_eq(count_of(DECISION_ALERT, ALERT_FIRST_DAY_ABSENCE), 10);
+    cr_expect_str_eq(on(DECISION_REFERRAL, REFERRAL_PENALTY_THRESHOLD, 0, NULL), "2026-01-15");
+    /* "First day response to be actioned": each Friday but the holiday's, 9 of them. */
+    cr_expect_eq(count_of(DECISION_ALERT, ALERT_FIRST_DAY_ABSENCE), 9);
+    /* The reviews name their half terms. */
+    r = review(DECISION_REVIEW_NOT_IMPROVED, 0, "absence");
+    cr_expect(strstr(r->reason, "due 2026-04-13 (2 half terms from 2026-01-16)") != NULL, "%s",
+              r->reason);
+    r = review(DECISION_REVIEW_NOT_IMPROVED, 1, "absence");
+    cr_expect(strstr(r->reason, "(1 half term from 2026-04-13)") != NULL, "%s", r->reason);
 }
 
 /* ---- seed 003: the attendance escalation plan ---- */

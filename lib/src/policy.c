@@ -21,6 +21,7 @@
 #define WHERE_MAX      (2 * POLICY_NAME_MAX + 40)
 #define PCT_EPSILON    1e-9
 #define N_ACTION_KINDS (ACT_EARLY_HELP + 1)
+#define MAX_HALF_TERMS 6 /* a school year's worth, as `weeks` allows 52 */
 
 /* The national figures an alert written as `true` takes (Working together
  * to improve school attendance, August 2024). */
@@ -1050,7 +1051,8 @@ static int parse_actions(ctx_t *c, const node_t *n, const char *what, policy_act
 
 static const char *const stage_keys[] = {
     "id", "title", "when", "escalation_only", "actions", "responsible", "monitor", "review", NULL};
-static const char *const monitor_keys[] = {"weeks", "extend_weeks_per_absence_day", NULL};
+static const char *const monitor_keys[] = {"weeks", "half_terms", "extend_weeks_per_absence_day",
+                                           NULL};
 static const char *const review_keys[] = {"improved", "if_improved", "if_not_improved",
                                           "on_improved", NULL};
 static const char *const improved_outcomes[] = {"stay", "step_down", "exit", NULL};
@@ -1090,6 +1092,33 @@ static int parse_review(ctx_t *c, const node_t *n, const char *where, int last, 
     }
     if ((v = get(n, "on_improved")) &&
         parse_actions(c, v, "on_improved", s->on_improved, &s->non_improved) != 0)
+        return -1;
+    return 0;
+}
+
+/* parse_monitor reads `monitor:`: exactly one of `weeks` and `half_terms`,
+ * and the optional extension per day of absence. */
+static int parse_monitor(ctx_t *c, const node_t *n, policy_stage_t *s)
+{
+    const node_t *weeks, *halves, *v;
+    if (expect(c, n, NODE_MAP, "monitor") != 0 || check_keys(c, n, monitor_keys, "`monitor`") != 0)
+        return -1;
+    weeks = get(n, "weeks");
+    halves = get(n, "half_terms");
+    if (weeks && halves)
+        return fail(c, key_node(n, "half_terms"),
+                    "`monitor` has both `weeks:` and `half_terms:`; the review is counted in one "
+                    "or the other, so keep one");
+    if (!weeks && !halves)
+        return fail(c, n,
+                    "`monitor` needs `weeks:`, the school weeks to the review, or `half_terms:`, "
+                    "the half terms to it");
+    if (weeks && get_uint(c, weeks, "weeks", 1, 52, &s->monitor_weeks) != 0)
+        return -1;
+    if (halves && get_uint(c, halves, "half_terms", 1, MAX_HALF_TERMS, &s->monitor_half_terms) != 0)
+        return -1;
+    if ((v = get(n, "extend_weeks_per_absence_day")) &&
+        get_uint(c, v, "extend_weeks_per_absence_day", 0, 10, &s->extend_weeks_per_day) != 0)
         return -1;
     return 0;
 }
@@ -1145,20 +1174,10 @@ static int parse_stage(ctx_t *c, const node_t *n, const char *track, size_t inde
     if (review && !monitor)
         return fail(c, key_node(n, "review"),
                     "%s has a `review:` but no `monitor:`; a review happens at the end of "
-                    "monitoring, so add `monitor: {weeks: N}`",
+                    "monitoring, so add `monitor: {weeks: N}` or `monitor: {half_terms: N}`",
                     where);
-    if (monitor) {
-        if (expect(c, monitor, NODE_MAP, "monitor") != 0 ||
-            check_keys(c, monitor, monitor_keys, "`monitor`") != 0)
-            return -1;
-        if (!(v = get(monitor, "weeks")))
-            return fail(c, monitor, "`monitor` needs `weeks:`, the school weeks to the review");
-        if (get_uint(c, v, "weeks", 1, 52, &s->monitor_weeks) != 0)
-            return -1;
-        if ((v = get(monitor, "extend_weeks_per_absence_day")) &&
-            get_uint(c, v, "extend_weeks_per_absence_day", 0, 10, &s->extend_weeks_per_day) != 0)
-            return -1;
-    }
+    if (monitor && parse_monitor(c, monitor, s) != 0)
+        return -1;
     if (review && parse_review(c, review, where, index + 1 == count, s) != 0)
         return -1;
     return 0;

@@ -169,6 +169,35 @@ static rc_date_t add_school_weeks(const calendar_t *cal, rc_date_t from, unsigne
     return d;
 }
 
+/* starts_half_term is true when school day d, whose previous school day is
+ * prev, is the first school day of a half term (calendar.h's rule). A half
+ * term cannot begin on a school day that follows the one before with no
+ * closed weekday between, so the calendar is asked only about the few that do. */
+static int starts_half_term(const calendar_t *cal, rc_date_t prev, rc_date_t d)
+{
+    int closed = 0;
+    for (rc_date_t g = prev + 1; g < d && !closed; g++)
+        closed = !date_is_weekend(g);
+    return closed && calendar_half_term_start(cal, d) == d;
+}
+
+/* add_half_terms returns the first school day of the n-th half term after
+ * the one holding from. Monitoring begun on a closed day (a weekend, a
+ * holiday) begins on the next school day: nothing can be watched before it,
+ * and a half term's break then counts with the half term after it, not the
+ * one before. RC_DATE_NONE when the calendar ends first. */
+static rc_date_t add_half_terms(const calendar_t *cal, rc_date_t from, unsigned n)
+{
+    rc_date_t d = calendar_is_school_day(cal, from) ? from : calendar_next_school_day(cal, from);
+    for (unsigned k = 0; k < n && d != RC_DATE_NONE;) {
+        rc_date_t next = calendar_next_school_day(cal, d);
+        if (next != RC_DATE_NONE && starts_half_term(cal, d, next))
+            k++;
+        d = next;
+    }
+    return d;
+}
+
 /* code_run counts school days in a row, ending today (or the last school
  * day before it), on which every open session holds a code in set; as
  * metrics.h's run of unexplained days, sessions of today not yet marked do
@@ -504,15 +533,26 @@ static const policy_cond_t *threshold_of(const policy_track_t *tr, int stage)
 /* ---- the ladder ---- */
 
 /* review_date_of recomputes ts's review date from the start of monitoring,
- * the stage's weeks and the further days of absence since. */
+ * the stage's weeks or half terms and the further days of absence since. */
 static rc_date_t review_date_of(const ctx_t *c, const policy_stage_t *s, eval_track_state_t *ts)
 {
     const calendar_t *cal = c->in->cal;
     rc_date_t today = c->in->today;
     ts->absence_days = 0;
-    if (!s->monitor_weeks || ts->monitor_from == RC_DATE_NONE)
+    if ((!s->monitor_weeks && !s->monitor_half_terms) || ts->monitor_from == RC_DATE_NONE)
         return RC_DATE_NONE;
-    rc_date_t r = add_school_weeks(cal, ts->monitor_from, s->monitor_weeks);
+    /* Weeks count from the start of monitoring; in half terms, the period
+     * ends on a half term's first day and extensions are weeks after it
+     * (0 weeks after a school day is that day). */
+    rc_date_t base = ts->monitor_from;
+    unsigned weeks = s->monitor_weeks;
+    if (s->monitor_half_terms) {
+        base = add_half_terms(cal, ts->monitor_from, s->monitor_half_terms);
+        weeks = 0;
+        if (base == RC_DATE_NONE)
+            return RC_DATE_NONE; /* no later half term in the calendar: no date yet */
+    }
+    rc_date_t r = add_school_weeks(cal, base, weeks);
     if (!s->extend_weeks_per_day)
         return r;
     code_set_t set = absence_codes();
@@ -525,8 +565,7 @@ static rc_date_t review_date_of(const ctx_t *c, const policy_stage_t *s, eval_tr
                                 ? pupil_state_count(c->in->st, ts->monitor_from + 1, lim, set)
                                 : 0;
         uint32_t days = sessions / 2;
-        rc_date_t r2 = add_school_weeks(cal, ts->monitor_from,
-                                        s->monitor_weeks + s->extend_weeks_per_day * days);
+        rc_date_t r2 = add_school_weeks(cal, base, weeks + s->extend_weeks_per_day * days);
         ts->absence_days = days;
         if (r2 == r)
             return r;
@@ -642,8 +681,12 @@ static void review(ctx_t *c, int t)
     text_init(&why);
     say(&why, "review of %s of %s due %s", stage_name(tr, stage, sb, sizeof sb), tr->id,
         date_format(ts->review_date, db));
-    say(&why, " (%u school week%s from %s", s->monitor_weeks, s->monitor_weeks == 1 ? "" : "s",
-        date_format(ts->monitor_from, db));
+    if (s->monitor_half_terms)
+        say(&why, " (%u half term%s from %s", s->monitor_half_terms,
+            s->monitor_half_terms == 1 ? "" : "s", date_format(ts->monitor_from, db));
+    else
+        say(&why, " (%u school week%s from %s", s->monitor_weeks, s->monitor_weeks == 1 ? "" : "s",
+            date_format(ts->monitor_from, db));
     if (s->extend_weeks_per_day)
         say(&why, ", +%u per day of absence: %u day%s", s->extend_weeks_per_day, ts->absence_days,
             ts->absence_days == 1 ? "" : "s");

@@ -12,9 +12,12 @@
  *    improvement (seed 004's stage 2 "at the end of the four-week period, if
  *    there is no evidence of improvement").
  *  - Monitoring: entering a stage with monitor_weeks > 0 sets a review date
- *    that many school weeks ahead, pushed back extend_weeks_per_day school
- *    weeks for each further day of absence while monitored (seed 004: "one
- *    more week per day of additional absence").
+ *    that many school weeks ahead; with monitor_half_terms > 0 instead, on
+ *    the first school day of the n-th half term after the one monitoring
+ *    began in (seed 002: "further monitoring will take place over the next
+ *    half term"). Either is pushed back extend_weeks_per_day school weeks
+ *    for each further day of absence while monitored (seed 004: "one more
+ *    week per day of additional absence").
  *  - Review: on the review date, `improved` is tested (default: attendance
  *    at least what it was at entry, and not below the stage's own threshold).
  *    Improved: the on_improved actions (an acknowledgement letter), then
@@ -128,7 +131,10 @@ typedef struct {
     policy_action_t actions[POLICY_MAX_ACTIONS];
     size_t nactions;
     staff_role_t responsible;
-    unsigned monitor_weeks;        /* 0: no review date */
+    /* At most one of monitor_weeks and monitor_half_terms is set; neither: no
+     * review date. */
+    unsigned monitor_weeks;        /* school weeks to the review */
+    unsigned monitor_half_terms;   /* half terms to the review: 1 = the next one's first day */
     unsigned extend_weeks_per_day; /* seed 004: +1 week per further day of absence */
     policy_cond_t improved;        /* empty: the default test (see above) */
     policy_action_t on_improved[POLICY_MAX_ACTIONS];

@@ -20,9 +20,17 @@
  *  - A review date is monitor_weeks school weeks after the monitoring began
  *    (entry, or the last review): the same weekday in the n-th school week
  *    after, holiday weeks skipped, moved to the next school day if that day
- *    is closed. Each further day of absence while monitored (absence
- *    sessions dated after the start and before today, halved and rounded
- *    down: two sessions make a day) adds extend_weeks_per_day weeks.
+ *    is closed. With monitor_half_terms instead, it is the first school day
+ *    of the n-th half term (calendar_half_term_start) after the one holding
+ *    the start; a start on a closed day counts from the next school day, so
+ *    monitoring begun during a half-term break belongs to the half term
+ *    after it. Each further day of absence while monitored (absence sessions
+ *    dated after the start and before today, halved and rounded down: two
+ *    sessions make a day) adds extend_weeks_per_day weeks (after the half
+ *    term's first day, the same weekday n school weeks on). When the
+ *    calendar holds no such week or half term, there is no review date
+ *    (RC_DATE_NONE) and no review, until a calendar that reaches further is
+ *    given.
  *  - The default `improved` test: attendance now at least what it was when
  *    monitoring began, and the stage's own `when` (for an escalation_only
  *    stage, that of the nearest stage below with one) no longer holds.
