@@ -593,3 +593,16 @@ void feed_stats(const feed_t *self, feed_stats_t *out)
 {
     *out = self->stats;
 }
+
+rc_err_t feed_rewind(feed_t *self, const char *urn, uint64_t position)
+{
+    school_t *s = urn ? find(self, urn) : NULL;
+    if (!s)
+        return RC_ENOTFOUND;
+    if (position < s->position)
+        log_info("feed.rewound", LOG_STR("urn", s->urn), LOG_INT("from", (long long)s->position),
+                 LOG_INT("to", (long long)position));
+    s->position = position;
+    s->held = 1;
+    return RC_OK;
+}

@@ -141,6 +141,13 @@ rc_err_t feed_on_readable(feed_t *self);
  * feed_catch_up. */
 rc_err_t feed_check_tail(feed_t *self);
 
+/* feed_rewind moves urn's position back to position (a consumer that
+ * accepted messages but then lost them, e.g. a batched commit that failed)
+ * and holds it, so the next feed_check_tail or feed_catch_up delivers again
+ * from there. Allowed from inside the consumer. RC_ENOTFOUND when urn is
+ * not followed. */
+rc_err_t feed_rewind(feed_t *self, const char *urn, uint64_t position);
+
 /* feed_position writes urn's position into *position. Returns RC_ENOTFOUND
  * when urn is not followed. */
 rc_err_t feed_position(const feed_t *self, const char *urn, uint64_t *position);

@@ -353,6 +353,11 @@ redisContext *service_redis(service_t *self)
     return self->redis;
 }
 
+redisContext *service_redis_open(service_t *self)
+{
+    return redis_connect(self->cfg);
+}
+
 static const char *socket_kind(int type)
 {
     switch (type) {

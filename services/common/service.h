@@ -133,6 +133,11 @@ void service_destroy(service_t **self_p);
 /* service_redis returns the service's Redis connection (owned by it). */
 redisContext *service_redis(service_t *self);
 
+/* service_redis_open opens another connection to the same Redis, as
+ * service_new does (retries, AUTH, PING), owned by the caller (redisFree).
+ * NULL after logging why. */
+redisContext *service_redis_open(service_t *self);
+
 /* service_bind opens a socket of type (ZMQ_PUB...) bound to endpoint.
  * The socket belongs to the service (closed by service_destroy). Returns
  * NULL after logging zmq.bind_failed. */

@@ -26,6 +26,12 @@ static rc_err_t follow(feed_t *feed, rules_t *rules, const rules_config_t *cfg)
     return RC_OK;
 }
 
+/* rewind hands a lost run back to the feed; a rules_rewind_fn. */
+static void rewind_feed(void *feed, const char *urn, uint64_t position)
+{
+    feed_rewind(feed, urn, position);
+}
+
 /* wall_clock ticks rules with the time in London (wall mode only). */
 static void wall_clock(rules_t *rules)
 {
@@ -51,6 +57,7 @@ int main(int argc, char **argv)
     rules_t *rules = NULL;
     feed_t *feed = NULL;
     void *sub, *pub;
+    redisContext *wr = NULL;
     zmq_pollitem_t items[1];
     char pub_at[SERVICE_ENDPOINT_MAX];
     int status = EXIT_FAILURE;
@@ -67,44 +74,57 @@ int main(int argc, char **argv)
         goto out;
     if (!(pub = service_bind(svc, ZMQ_PUB, cfg.pub_endpoint)))
         goto out;
-    if (!(rules = rules_new(&cfg, service_redis(svc), pub)))
+    if (!(wr = service_redis_open(svc))) /* rules' transactions: see rules.h */
+        goto out;
+    if (!(rules = rules_new(&cfg, service_redis(svc), wr, pub)))
         goto out;
     if (!(feed = feed_new(service_redis(svc), sub, rules_apply, rules)))
         goto out;
+    rules_on_rewind(rules, rewind_feed, feed);
     if (follow(feed, rules, &cfg) != RC_OK) {
         log_error("rules.follow_failed", LOG_STR("schools", cfg.schools));
         goto out;
     }
-    feed_catch_up(feed); /* a failure here is retried by the loop below */
     log_info("service.ready", LOG_STR("version", config_version()),
              LOG_STR("worker_id", cfg.worker_id), LOG_STR("schools", cfg.schools),
              LOG_STR("clock", cfg.clock == RULES_CLOCK_REPLAY ? "replay" : "wall"),
              LOG_STR("policies_dir", cfg.policies_dir), LOG_STR("sub", cfg.ingest_endpoints),
              LOG_STR("pub", service_endpoint(pub, pub_at, sizeof pub_at)));
 
+    feed_catch_up(feed); /* the backlog; a failure is retried by the loop below */
+    rules_flush(rules);
+
     items[0] = (zmq_pollitem_t){.socket = sub, .events = ZMQ_POLLIN};
     int64_t next_tail = now_ms() + 1000, next_scan = now_ms() + 10000;
     while (!service_stopping()) {
         if (service_poll(svc, items, 1) < 0)
             goto out;
-        if (items[0].revents & ZMQ_POLLIN)
+        if (items[0].revents & ZMQ_POLLIN) {
             feed_on_readable(feed);
+            rules_flush(rules);
+        }
         int64_t now = now_ms();
         if (now >= next_tail) { /* the live path may have lost the last messages */
             feed_check_tail(feed);
+            rules_flush(rules);
             if (cfg.clock == RULES_CLOCK_WALL)
                 wall_clock(rules);
             next_tail = now + 1000;
         }
         if (now >= next_scan) { /* schools new since start, and anything held */
             feed_catch_up(feed);
+            rules_flush(rules);
             next_scan = now + 10000;
         }
     }
     status = EXIT_SUCCESS;
 out:
+    if (rules && rules_flush(rules) != RC_OK)
+        status = EXIT_FAILURE;
     feed_destroy(&feed);
     rules_destroy(&rules);
+    if (wr)
+        redisFree(wr);
     service_destroy(&svc);
     log_info("service.stopped", LOG_INT("status", status));
     config_wipe_secrets(rules_service.table, &cfg);

@@ -29,10 +29,11 @@ typedef struct {
 typedef struct {
     char urn[RC_URN_LEN + 1];
     char la[RC_LA_LEN + 1];
-    uint64_t pos;    /* the last log entry applied */
-    uint64_t out;    /* the last outbox entry written */
-    rc_date_t today; /* RC_DATE_NONE until the first mark or tick */
-    int minute;      /* of the day, local; 0 until the first tick */
+    uint64_t pos;     /* the last log entry committed */
+    uint64_t applied; /* the last applied in memory: pos, or ahead in the open MULTI */
+    uint64_t out;     /* the last outbox entry written */
+    rc_date_t today;  /* RC_DATE_NONE until the first mark or tick */
+    int minute;       /* of the day, local; 0 until the first tick */
     calendar_t *cal;
     const policy_t *policy; /* borrowed from rules_t's cache */
     int all_loaded;         /* every pupil with state is in pupils[] */
@@ -62,8 +63,13 @@ typedef struct {
 
 struct rules {
     const rules_config_t *cfg;
-    redisContext *redis;
+    redisContext *rd; /* reads, shared with the feed */
+    redisContext *wr; /* the open MULTI's pipeline, rules' own */
     void *pub;
+    rules_rewind_fn rewind;
+    void *rewind_ctx;
+    char open[RC_URN_LEN + 1]; /* the school whose MULTI is open, "" for none */
+    int open_entries;          /* log entries inside it */
     school_t *schools;
     size_t nschools, capschools;
     policy_slot_t *policies;
@@ -200,7 +206,7 @@ static int reply_ok(const redisReply *r, int type, size_t elements)
  * the policy cannot be used. */
 static rc_err_t school_row(rules_t *self, school_t *s, char why[POLICY_ERR_MAX])
 {
-    redisReply *r = redisCommand(self->redis, "HMGET rc:school:{%s} la_code policy", s->urn);
+    redisReply *r = redisCommand(self->rd, "HMGET rc:school:{%s} la_code policy", s->urn);
     if (!reply_ok(r, REDIS_REPLY_ARRAY, 2)) {
         freeReplyObject(r);
         snprintf(why, POLICY_ERR_MAX, "Redis failed");
@@ -226,13 +232,13 @@ static rc_err_t school_load(rules_t *self, const char *urn, school_t *s)
     memset(s, 0, sizeof *s);
     snprintf(s->urn, sizeof s->urn, "%s", urn);
     s->today = RC_DATE_NONE;
-    redisReply *r = redisCommand(self->redis, "HMGET rs:school:{%s} pos out today minute", urn);
+    redisReply *r = redisCommand(self->rd, "HMGET rs:school:{%s} pos out today minute", urn);
     if (!reply_ok(r, REDIS_REPLY_ARRAY, 4)) {
         freeReplyObject(r);
         return RC_EIO;
     }
     if (r->element[0]->type == REDIS_REPLY_STRING)
-        s->pos = strtoull(r->element[0]->str, NULL, 10);
+        s->pos = s->applied = strtoull(r->element[0]->str, NULL, 10);
     if (r->element[1]->type == REDIS_REPLY_STRING)
         s->out = strtoull(r->element[1]->str, NULL, 10);
     if (r->element[2]->type == REDIS_REPLY_STRING)
@@ -246,7 +252,7 @@ static rc_err_t school_load(rules_t *self, const char *urn, school_t *s)
     if (err != RC_OK)
         return err;
     release(self, urn);
-    return refdata_load_calendar(self->redis, urn, &s->cal);
+    return refdata_load_calendar(self->rd, urn, &s->cal);
 }
 
 static school_t *school_get(rules_t *self, const char *urn, rc_err_t *err)
@@ -283,13 +289,13 @@ static int cmp_pupil(const void *key, const void *elem)
  * (marks and policy state), the reference row's flags and the case facts. */
 static rc_err_t read_pupil(rules_t *self, const school_t *s, pupil_t *p)
 {
-    redisAppendCommand(self->redis, "HMGET rs:pupil:{%s}:%s slots policy", s->urn, p->upn);
-    redisAppendCommand(self->redis, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
-    redisAppendCommand(self->redis, "LRANGE rs:facts:{%s}:%s 0 -1", s->urn, p->upn);
+    redisAppendCommand(self->rd, "HMGET rs:pupil:{%s}:%s slots policy", s->urn, p->upn);
+    redisAppendCommand(self->rd, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
+    redisAppendCommand(self->rd, "LRANGE rs:facts:{%s}:%s 0 -1", s->urn, p->upn);
     redisReply *r[3] = {0};
     rc_err_t err = RC_OK;
     for (int i = 0; i < 3; i++)
-        if (redisGetReply(self->redis, (void **)&r[i]) != REDIS_OK)
+        if (redisGetReply(self->rd, (void **)&r[i]) != REDIS_OK)
             err = RC_EIO;
     if (err != RC_OK || !reply_ok(r[0], REDIS_REPLY_ARRAY, 2) ||
         (r[1]->type != REDIS_REPLY_STRING && r[1]->type != REDIS_REPLY_NIL) ||
@@ -375,7 +381,7 @@ static rc_err_t load_all(rules_t *self, school_t *s)
 {
     if (s->all_loaded)
         return RC_OK;
-    redisReply *r = redisCommand(self->redis, "SMEMBERS rs:pupils:{%s}", s->urn);
+    redisReply *r = redisCommand(self->rd, "SMEMBERS rs:pupils:{%s}", s->urn);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
         return RC_EIO;
@@ -390,17 +396,11 @@ static rc_err_t load_all(rules_t *self, school_t *s)
 
 /* ---- the open transaction ---- */
 
-static void begin(rules_t *self)
-{
-    redisAppendCommand(self->redis, "MULTI");
-    self->queued = 0;
-}
-
 static void queue(rules_t *self, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisvAppendCommand(self->redis, fmt, ap);
+    redisvAppendCommand(self->wr, fmt, ap);
     va_end(ap);
     self->queued++;
 }
@@ -471,7 +471,7 @@ static rc_err_t queue_pupil(rules_t *self, const school_t *s, const pupil_t *p)
         ARG(policy_eval_stage_id(s->policy, &p->ps, t));
     }
 #undef ARG
-    redisAppendCommandArgv(self->redis, argc, argv, argl);
+    redisAppendCommandArgv(self->wr, argc, argv, argl);
     self->queued++;
     queue(self, "SADD rs:pupils:{%s} %s", s->urn, p->upn);
     free(blob);
@@ -585,19 +585,20 @@ static rc_err_t evaluate_all(rules_t *self, school_t *s, int dated)
 
 /* commit ends the open MULTI with the school's position, EXEC, and checks
  * every reply, including each command's inside the EXEC. */
-static rc_err_t commit(rules_t *self, school_t *s, uint64_t seq)
+static rc_err_t commit(rules_t *self, school_t *s)
 {
+    uint64_t seq = s->applied;
     char today[RC_DATE_STRLEN] = "";
     if (s->today != RC_DATE_NONE)
         date_format(s->today, today);
     queue(self, "HSET rs:school:{%s} pos %" PRIu64 " out %" PRIu64 " today %s minute %d", s->urn,
           seq, s->out, today, s->minute);
-    redisAppendCommand(self->redis, "EXEC");
+    redisAppendCommand(self->wr, "EXEC");
     int ok = 1;
     const char *why = NULL;
     for (int i = 0; i < self->queued + 2; i++) { /* MULTI, the commands, EXEC */
         void *r = NULL;
-        if (redisGetReply(self->redis, &r) != REDIS_OK) {
+        if (redisGetReply(self->wr, &r) != REDIS_OK) {
             ok = 0;
             break;
         }
@@ -620,9 +621,9 @@ static rc_err_t commit(rules_t *self, school_t *s, uint64_t seq)
     if (!ok) {
         self->stats.commits_failed++;
         log_warn("rules.commit_failed", LOG_STR("urn", s->urn), LOG_INT("seq", (int64_t)seq),
-                 LOG_STR("error", self->redis->err ? self->redis->errstr
-                                  : why            ? why
-                                                   : "?"));
+                 LOG_STR("error", self->wr->err ? self->wr->errstr
+                                  : why         ? why
+                                                : "?"));
         return RC_EIO;
     }
     s->pos = seq;
@@ -662,7 +663,6 @@ static rc_err_t apply_mark(rules_t *self, school_t *s, const mark_t *mark)
     int changed = 0;
     if ((err = pupil_state_apply(&p->st, s->cal, mark, &changed)) != RC_OK)
         return err;
-    begin(self);
     self->stats.marks += changed;
     self->stats.unchanged += !changed;
     if (!changed)
@@ -681,7 +681,6 @@ static rc_err_t apply_tick(rules_t *self, school_t *s, rc_time_t now, int32_t of
     int dated = day != s->today;
     s->today = day;
     s->minute = time_local_minute(now, offset);
-    begin(self);
     return evaluate_all(self, s, dated);
 }
 
@@ -701,7 +700,6 @@ static rc_err_t apply_fact(rules_t *self, school_t *s, const case_fact_t *fact)
     snprintf(f->detail, sizeof f->detail, "%s", fact->detail);
     char text[POLICY_FACT_MAX];
     policy_fact_format(f, text);
-    begin(self);
     queue(self, "RPUSH rs:facts:{%s}:%s %s", s->urn, p->upn, text);
     int changed = 1;
     if ((err = evaluate(self, s, p, &changed)) != RC_OK)
@@ -719,7 +717,7 @@ static rc_err_t reread_flags(rules_t *self, school_t *s, const refdata_change_t 
             named = strcmp(ref->upns[k], p->upn) == 0;
         if (!named)
             continue;
-        redisReply *r = redisCommand(self->redis, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
+        redisReply *r = redisCommand(self->rd, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
         if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
             freeReplyObject(r);
             return RC_EIO;
@@ -737,17 +735,14 @@ static rc_err_t apply_ref(rules_t *self, school_t *s, const refdata_change_t *re
     switch (ref->kind) {
     case REFDATA_CALENDAR: {
         calendar_t *cal = NULL;
-        if ((err = refdata_load_calendar(self->redis, s->urn, &cal)) != RC_OK)
+        if ((err = refdata_load_calendar(self->rd, s->urn, &cal)) != RC_OK)
             return err;
         calendar_destroy(&s->cal);
         s->cal = cal;
-        if (s->today == RC_DATE_NONE) {
-            begin(self);
+        if (s->today == RC_DATE_NONE)
             return RC_OK;
-        }
         if ((err = load_all(self, s)) != RC_OK)
             return err;
-        begin(self);
         return evaluate_all(self, s, 1);
     }
     case REFDATA_SCHOOL: /* its LA or policy may have changed */
@@ -760,9 +755,59 @@ static rc_err_t apply_ref(rules_t *self, school_t *s, const refdata_change_t *re
     default:
         break;
     }
-    if (err == RC_OK)
-        begin(self);
     return err;
+}
+
+/* ---- batches: one MULTI/EXEC for a run of one school's entries ---- */
+
+static school_t *school_find(rules_t *self, const char *urn)
+{
+    for (size_t i = 0; i < self->nschools; i++)
+        if (strcmp(self->schools[i].urn, urn) == 0)
+            return &self->schools[i];
+    return NULL;
+}
+
+/* abandon drops the open batch of s: the queued commands (on a fresh
+ * connection, so that none is sent), the events, and the school's cache,
+ * which is ahead of Redis; the feed goes back to what Redis holds. */
+static void abandon(rules_t *self, school_t *s)
+{
+    char urn[RC_URN_LEN + 1];
+    uint64_t pos = s->pos;
+    snprintf(urn, sizeof urn, "%s", s->urn);
+    pending_clear(self);
+    redisReconnect(self->wr);
+    self->open[0] = '\0';
+    forget(self, s);
+    if (self->rewind)
+        self->rewind(self->rewind_ctx, urn, pos);
+}
+
+rc_err_t rules_flush(rules_t *self)
+{
+    if (!self->open[0])
+        return RC_OK;
+    school_t *s = school_find(self, self->open);
+    rc_err_t err = commit(self, s);
+    if (err != RC_OK) {
+        abandon(self, s);
+        return err;
+    }
+    self->open[0] = '\0';
+    publish(self);
+    return RC_OK;
+}
+
+/* open_batch makes s the school of the open MULTI, if none is open. */
+static void open_batch(rules_t *self, const school_t *s)
+{
+    if (self->open[0])
+        return;
+    redisAppendCommand(self->wr, "MULTI");
+    self->queued = 0;
+    self->open_entries = 0;
+    snprintf(self->open, sizeof self->open, "%s", s->urn);
 }
 
 rc_err_t rules_apply(void *ctx, const wire_msg_t *msg)
@@ -771,11 +816,14 @@ rc_err_t rules_apply(void *ctx, const wire_msg_t *msg)
     rc_err_t err;
     if (!rules_owns(self, msg->urn))
         return RC_OK;
+    if (self->open[0] && strcmp(self->open, msg->urn) != 0)
+        rules_flush(self); /* a failure rewinds that school, not this one */
     school_t *s = school_get(self, msg->urn, &err);
     if (!s)
         return err;
-    if (msg->seq <= s->pos)
+    if (msg->seq <= s->applied)
         return RC_OK; /* applied before a restart: the state already holds it */
+    open_batch(self, s);
     switch (msg->kind) {
     case WIRE_MARK:
         err = apply_mark(self, s, &msg->u.mark);
@@ -792,22 +840,17 @@ rc_err_t rules_apply(void *ctx, const wire_msg_t *msg)
         err = apply_ref(self, s, &msg->u.ref);
         break;
     default:
-        begin(self);
         break;
     }
-    if (err == RC_OK && (err = commit(self, s, msg->seq)) == RC_OK) {
-        self->stats.applied++;
-        publish(self);
-        return RC_OK;
+    if (err != RC_OK) {
+        abandon(self, s);
+        return err;
     }
-    /* Commands queued but never sent would be read as the next replies:
-     * start a fresh connection instead. And whatever is in memory may now be
-     * ahead of Redis, which is the truth: read the school again next time. */
-    pending_clear(self);
-    if (self->redis->obuf && self->redis->obuf[0] != '\0')
-        redisReconnect(self->redis);
-    forget(self, s);
-    return err;
+    s->applied = msg->seq;
+    self->stats.applied++;
+    if (++self->open_entries >= RULES_BATCH)
+        return rules_flush(self);
+    return RC_OK;
 }
 
 rc_err_t rules_position(void *ctx, const char *urn, uint64_t *position)
@@ -824,7 +867,7 @@ rc_err_t rules_position(void *ctx, const char *urn, uint64_t *position)
     if (err != RC_ENOTFOUND)
         return err;
     /* Held: follow it from where it stopped, so that it resumes there. */
-    redisReply *r = redisCommand(self->redis, "HGET rs:school:{%s} pos", urn);
+    redisReply *r = redisCommand(self->rd, "HGET rs:school:{%s} pos", urn);
     if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
         freeReplyObject(r);
         return RC_EIO;
@@ -841,37 +884,45 @@ rc_err_t rules_clock(rules_t *self, rc_time_t now, int32_t utc_offset_s)
         return RC_OK;
     int minute = time_local_minute(now, utc_offset_s);
     rc_date_t day = time_local_date(now, utc_offset_s);
+    if ((first = rules_flush(self)) != RC_OK)
+        return first;
     for (size_t i = 0; i < self->nschools; i++) {
         school_t *s = &self->schools[i];
         if (day == s->today && minute == s->minute)
             continue;
+        open_batch(self, s);
         rc_err_t err = apply_tick(self, s, now, utc_offset_s);
-        if (err == RC_OK && (err = commit(self, s, s->pos)) == RC_OK) {
-            publish(self);
-            continue;
+        if (err == RC_OK)
+            err = rules_flush(self);
+        else
+            abandon(self, s);
+        if (err != RC_OK) {
+            i--; /* forgotten: the next school moved into its place */
+            if (first == RC_OK)
+                first = err;
         }
-        pending_clear(self);
-        if (self->redis->obuf && self->redis->obuf[0] != '\0')
-            redisReconnect(self->redis);
-        forget(self, s);
-        i--;
-        if (first == RC_OK)
-            first = err;
     }
     return first;
 }
 
 /* ---- lifecycle ---- */
 
-rules_t *rules_new(const rules_config_t *cfg, redisContext *redis, void *pub)
+rules_t *rules_new(const rules_config_t *cfg, redisContext *rd, redisContext *wr, void *pub)
 {
     rules_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->cfg = cfg;
-    self->redis = redis;
+    self->rd = rd;
+    self->wr = wr;
     self->pub = pub;
     return self;
+}
+
+void rules_on_rewind(rules_t *self, rules_rewind_fn fn, void *ctx)
+{
+    self->rewind = fn;
+    self->rewind_ctx = ctx;
 }
 
 void rules_destroy(rules_t **self_p)

@@ -18,12 +18,14 @@
  *   rs:outbox:{<urn>}        stream: every pupil event, ids <n>-0 gap-free
  *                            from 1, field e = the Envelope (seq = n)
  *   rs:hist:{<urn>}:<upn>    list: the outbox ids of the pupil's events
- * Each log entry's effects, its outbox entries and the new pos are written in
- * one MULTI/EXEC, so kill -9 at any instant leaves either all of an entry
- * applied or none, and a restart resumes from pos with exactly the state and
- * outbox an undisturbed run has. Events are published after the EXEC on
- * pupil.<la>.<urn>.<kind>. (and referrals also on referral.<la>.<urn>.); a
- * subscriber that missed one reads it from the outbox.
+ * A run of a school's log entries (up to RULES_BATCH, ended by an entry of
+ * another school or by rules_flush) is written with its outbox entries and
+ * the new pos in one MULTI/EXEC on rules' own connection, so kill -9 at any
+ * instant leaves either all of a run applied or none, and a restart resumes
+ * from pos with exactly the state and outbox an undisturbed run has. Reads go
+ * through the connection the feed uses; nothing is read inside a MULTI. Events are published after
+ * the EXEC on pupil.<la>.<urn>.<kind>. (and referrals also on referral.<la>.<urn>.); a subscriber
+ * that missed one reads it from the outbox.
  *
  * Time (SPEC section 6): in replay mode a school's date and minute move only
  * with the ticks in its log; until its first tick the date is that of the
@@ -42,13 +44,24 @@
 #include "rollcall/error.h"
 #include "rules/rules_config.h"
 
+#define RULES_BATCH 256 /* log entries of one school per MULTI/EXEC at most */
+
 typedef struct rules rules_t;
 
-/* rules_new builds the logic over a Redis connection and a ZeroMQ PUB socket
- * (both borrowed; must outlive it; pub may be NULL: nothing is published) for
+/* rules_new builds the logic over two Redis connections, rd for reads and
+ * wr for its transactions (no one else may use wr), and a ZeroMQ PUB socket
+ * (all borrowed and outliving it; pub may be NULL: nothing is published) for
  * the schools cfg->schools names ("" = every school). NULL on allocation
  * failure. */
-rules_t *rules_new(const rules_config_t *cfg, redisContext *redis, void *pub);
+rules_t *rules_new(const rules_config_t *cfg, redisContext *rd, redisContext *wr, void *pub);
+
+/* A rules_rewind_fn is told that urn's entries after position, accepted
+ * earlier, were lost with a failed commit and must be delivered again
+ * (feed_rewind). */
+typedef void (*rules_rewind_fn)(void *ctx, const char *urn, uint64_t position);
+
+/* rules_on_rewind sets who is told of lost entries. */
+void rules_on_rewind(rules_t *self, rules_rewind_fn fn, void *ctx);
 
 /* rules_destroy frees *self_p and its cached schools; NULL-safe. */
 void rules_destroy(rules_t **self_p);
@@ -56,12 +69,16 @@ void rules_destroy(rules_t **self_p);
 /* rules_owns is true when this worker applies urn's events. */
 int rules_owns(const rules_t *self, const char *urn);
 
-/* rules_apply is a feed_fn: it applies one log entry of msg->urn and stores
- * the result with the new position atomically, then publishes the events it
- * raised. RC_EIO when Redis failed (nothing changed; the feed delivers the
- * entry again), RC_ENOTFOUND when the school is held (no usable policy),
- * RC_ENOMEM. */
+/* rules_apply is a feed_fn: it applies one log entry of msg->urn inside the
+ * school's open MULTI (committing another school's first). RC_EIO when
+ * Redis failed, RC_ENOTFOUND when the school is held (no usable policy),
+ * RC_ENOMEM: the school's open run is then dropped and rewound. */
 rc_err_t rules_apply(void *self, const wire_msg_t *msg);
+
+/* rules_flush commits the open run, if any, then publishes its events. Call
+ * it after each feed call, so that nothing waits. On failure the run is
+ * dropped and rewound, and the error returned. */
+rc_err_t rules_flush(rules_t *self);
 
 /* rules_position is a feed_position_fn: the stored position of urn (0 when
  * none; a held school's too, so it resumes there), or RC_ENOTFOUND for a
