@@ -215,22 +215,32 @@ static size_t count_rows(const char *csv)
     return n - 1;
 }
 
+/* schools returns the URNs ingest knows, sorted (free with freeReplyObject). */
+static redisReply *schools(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "SORT rc:schools ALPHA");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements > 0);
+    return r;
+}
+
 /* wait_applied waits until every school's applied position is its log's end. */
 static void wait_applied(int timeout_ms)
 {
     redisContext *c = ts_redis_connect(&redis);
-    const char *urns[] = {"100101", "100102", "100103"};
     int done = 0;
     for (int waited = 0; !done && waited < timeout_ms; waited += 100) {
         done = 1;
-        for (int i = 0; i < 3; i++) {
-            redisReply *a = redisCommand(c, "GET rc:seq:{%s}", urns[i]);
-            redisReply *b = redisCommand(c, "HGET rs:school:{%s} pos", urns[i]);
-            if (b->type != REDIS_REPLY_STRING || strcmp(a->str, b->str) != 0)
+        redisReply *u = schools(c);
+        for (size_t i = 0; i < u->elements; i++) {
+            redisReply *a = redisCommand(c, "GET rc:seq:{%s}", u->element[i]->str);
+            redisReply *b = redisCommand(c, "HGET rs:school:{%s} pos", u->element[i]->str);
+            if (!a || !b || b->type != REDIS_REPLY_STRING || a->type != REDIS_REPLY_STRING ||
+                strcmp(a->str, b->str) != 0)
                 done = 0;
             freeReplyObject(a);
             freeReplyObject(b);
         }
+        freeReplyObject(u);
         if (!done)
             ts_sleep_ms(100);
     }
@@ -238,34 +248,54 @@ static void wait_applied(int timeout_ms)
     cr_assert(done, "rules did not catch up within %d ms", timeout_ms);
 }
 
+static int cmp_mark_pupil(const void *a, const void *b)
+{
+    const mark_t *x = a, *y = b;
+    int d = strcmp(x->urn, y->urn);
+    return d ? d : strcmp(x->upn, y->upn);
+}
+
+typedef struct {
+    mark_t m;
+    size_t sent; /* position in the order sent */
+} sent_mark_t;
+
+static int cmp_sent(const void *a, const void *b)
+{
+    const sent_mark_t *x = a, *y = b;
+    int d = cmp_mark_pupil(&x->m, &y->m);
+    return d ? d : (x->sent > y->sent) - (x->sent < y->sent);
+}
+
 /* check_all compares every pupil's stored metrics with a recompute from
- * the very marks that were sent, over each school's calendar. */
-static void check_all(const char *csv, size_t len, rc_date_t today)
+ * the very marks that were sent (csv: marks rows, in the order sent), over
+ * each school's calendar (in data_dir), as of today. */
+static void check_all(const char *data_dir, const char *csv, size_t len, rc_date_t today,
+                      int want_pupils)
 {
     records_t *marks = NULL, *cal_rows = NULL;
     cr_assert_eq(records_parse(REC_MARKS, REC_FMT_CSV, csv, len, &marks), RC_OK);
     char path[160];
     size_t clen;
-    snprintf(path, sizeof path, "%s/calendar.csv", dir);
+    snprintf(path, sizeof path, "%s/calendar.csv", data_dir);
     char *calcsv = slurp(path, &clen);
     cr_assert_eq(records_parse(REC_CALENDAR, REC_FMT_CSV, calcsv, clen, &cal_rows), RC_OK);
     free(calcsv);
     redisContext *c = ts_redis_connect(&redis);
-    mark_t *mine = malloc(marks->n * sizeof *mine);
+    /* Each pupil's marks, in the order sent (a stable sort by pupil). */
+    sent_mark_t *sorted = malloc(marks->n * sizeof *sorted);
+    mark_t *all = malloc(marks->n * sizeof *all);
+    for (size_t i = 0; i < marks->n; i++)
+        sorted[i] = (sent_mark_t){marks->v[i].u.mark, i};
+    qsort(sorted, marks->n, sizeof *sorted, cmp_sent);
+    for (size_t i = 0; i < marks->n; i++)
+        all[i] = sorted[i].m;
+    free(sorted);
     int pupils = 0;
-    for (size_t i = 0; i < marks->n; i++) {
-        const mark_t *m = &marks->v[i].u.mark;
-        int first = 1; /* each (urn, upn) once */
-        for (size_t j = 0; j < i && first; j++)
-            first = strcmp(marks->v[j].u.mark.upn, m->upn) != 0 ||
-                    strcmp(marks->v[j].u.mark.urn, m->urn) != 0;
-        if (!first)
-            continue;
-        size_t n = 0;
-        for (size_t j = 0; j < marks->n; j++)
-            if (strcmp(marks->v[j].u.mark.upn, m->upn) == 0 &&
-                strcmp(marks->v[j].u.mark.urn, m->urn) == 0)
-                mine[n++] = marks->v[j].u.mark;
+    for (size_t i = 0, n; i < marks->n; i += n) {
+        const mark_t *m = &all[i], *mine = m;
+        for (n = 1; i + n < marks->n && cmp_mark_pupil(m, &all[i + n]) == 0; n++)
+            ;
         calendar_t *cal = calendar_new();
         for (size_t j = 0; j < cal_rows->n; j++) {
             const calendar_rec_t *r = &cal_rows->v[j].u.calendar;
@@ -299,8 +329,8 @@ static void check_all(const char *csv, size_t len, rc_date_t today)
         freeReplyObject(r);
         pupils++;
     }
-    cr_assert_eq(pupils, 120, "every demo pupil has state");
-    free(mine);
+    cr_assert_eq(pupils, want_pupils, "every pupil with marks has state");
+    free(all);
     redisFree(c);
     records_destroy(&marks);
     records_destroy(&cal_rows);
@@ -328,7 +358,7 @@ Test(rules, replay_equals_recompute)
     post_in_batches(csv, len, 0, count_rows(csv));
     post("/v1/clock", "application/json", final_tick, strlen(final_tick));
     wait_applied(60000);
-    check_all(csv, len, fx_date("2026-09-18"));
+    check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
 }
 
@@ -345,7 +375,7 @@ Test(rules, kill_9_mid_replay_then_restart)
     post("/v1/clock", "application/json", final_tick, strlen(final_tick));
     start_rules(0, "");
     wait_applied(60000);
-    check_all(csv, len, fx_date("2026-09-18"));
+    check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
 }
 
@@ -359,7 +389,7 @@ Test(rules, two_workers_split_one_trust)
     post_in_batches(csv, len, 0, count_rows(csv));
     post("/v1/clock", "application/json", final_tick, strlen(final_tick));
     wait_applied(60000);
-    check_all(csv, len, fx_date("2026-09-18"));
+    check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
 }
 
@@ -413,11 +443,12 @@ static void replay_by_day(const char *csv, const char *from, const char *to)
 static char *dump(size_t *len)
 {
     redisContext *c = ts_redis_connect(&redis);
-    const char *urns[] = {"100101", "100102", "100103"};
+    redisReply *u = schools(c);
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap);
-    for (int i = 0; i < 3; i++) {
-        redisReply *r = redisCommand(c, "XRANGE rs:outbox:{%s} - +", urns[i]);
+    for (size_t i = 0; i < u->elements; i++) {
+        const char *urn = u->element[i]->str;
+        redisReply *r = redisCommand(c, "XRANGE rs:outbox:{%s} - +", urn);
         cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
         for (size_t k = 0; k < r->elements; k++) {
             const redisReply *id = r->element[k]->element[0], *f = r->element[k]->element[1];
@@ -432,10 +463,10 @@ static char *dump(size_t *len)
             b[n++] = '\n';
         }
         freeReplyObject(r);
-        r = redisCommand(c, "SORT rs:pupils:{%s} ALPHA", urns[i]);
+        r = redisCommand(c, "SORT rs:pupils:{%s} ALPHA", urn);
         for (size_t k = 0; k < r->elements; k++) {
-            redisReply *h = redisCommand(c, "HMGET rs:pupil:{%s}:%s slots policy band as_of",
-                                         urns[i], r->element[k]->str);
+            redisReply *h = redisCommand(c, "HMGET rs:pupil:{%s}:%s slots policy band as_of", urn,
+                                         r->element[k]->str);
             for (size_t j = 0; j < h->elements; j++) {
                 const redisReply *v = h->element[j];
                 size_t vl = v->type == REDIS_REPLY_STRING ? v->len : 0;
@@ -450,6 +481,7 @@ static char *dump(size_t *len)
         }
         freeReplyObject(r);
     }
+    freeReplyObject(u);
     redisFree(c);
     *len = n;
     return b;
@@ -609,6 +641,142 @@ Test(rules, kill_9_while_raising_events_then_restart)
     char *killed = dump(&n2);
     cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
     cr_assert(memcmp(calm, killed, n1) == 0, "kill -9 changed the outcome");
+    free(calm);
+    free(killed);
+    free(csv);
+}
+
+/* ---- a generated school year (scripts/gen-year.sh, docs/replay.md) ---- */
+
+static char year_dir[128];
+
+/* load_year writes the default generated year (3 schools x 30 pupils, the
+ * 2025-26 calendar) and sends all of it through the real CLI, before any
+ * rules worker runs; returns its marks rows as a marks CSV. */
+static char *load_year(size_t *len)
+{
+    char cmd[600], url[64];
+    snprintf(year_dir, sizeof year_dir, "%s/year", redis.dir);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", http_port);
+    snprintf(cmd, sizeof cmd, "%s/scripts/gen-year.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR,
+             year_dir);
+    cr_assert_eq(system(cmd), 0);
+    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd, "%s import %s '%s/%s.csv' --url %s --quiet >/dev/null",
+                 ts_binary("cli/rollcall"), kinds[i], year_dir, kinds[i], url);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+    }
+    snprintf(cmd, sizeof cmd, "%s replay '%s/replay.txt' --url %s --quiet >/dev/null",
+             ts_binary("cli/rollcall"), year_dir, url);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+
+    /* The marks rows alone, in the order sent, for the recompute. */
+    char path[200];
+    size_t n;
+    snprintf(path, sizeof path, "%s/replay.txt", year_dir);
+    char *all = slurp(path, &n), *out = malloc(n + 1), *o = out;
+    for (char *p = all; *p;) {
+        char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
+        if (*p != '@' && *p != '#' && *p != '\n') {
+            memcpy(o, p, l);
+            o += l;
+        }
+        p += l;
+    }
+    *o = '\0';
+    free(all);
+    *len = (size_t)(o - out);
+    return out;
+}
+
+/* story_upn returns the UPN of the k-th pupil (1-based) of urn in the
+ * generated pupils.csv. */
+static void story_upn(const char *urn, int k, char upn[RC_UPN_LEN + 1])
+{
+    char path[200];
+    size_t n;
+    snprintf(path, sizeof path, "%s/pupils.csv", year_dir);
+    char *csv = slurp(path, &n);
+    int seen = 0;
+    upn[0] = '\0';
+    for (char *p = strchr(csv, '\n') + 1; *p && !upn[0]; p = strchr(p, '\n') + 1)
+        if (strncmp(p, urn, 6) == 0 && ++seen == k)
+            snprintf(upn, RC_UPN_LEN + 1, "%.13s", p + 7);
+    free(csv);
+    cr_assert(upn[0], "pupil %d of %s", k, urn);
+}
+
+Test(rules, generated_year_equals_recompute_and_tells_every_story)
+{
+    size_t len, n1, n2;
+    char *csv = load_year(&len);
+    start_rules(0, "");
+    wait_applied(120000);
+    check_all(year_dir, csv, len, fx_date("2026-07-22"), 90);
+
+    const char *urns[] = {"100201", "100202", "100203"};
+    struct {
+        int pupil;
+        referral_kind_t kind;
+    } stories[] = {{1, REFERRAL_CME},
+                   {2, REFERRAL_ILLNESS_15_DAYS},
+                   {3, REFERRAL_SEVERE_ABSENCE},
+                   {4, REFERRAL_DELETION_CANDIDATE},
+                   {8, REFERRAL_PENALTY_THRESHOLD}};
+    for (int i = 0; i < 3; i++) {
+        for (size_t k = 0; k < sizeof stories / sizeof *stories; k++) {
+            char upn[RC_UPN_LEN + 1];
+            story_upn(urns[i], stories[k].pupil, upn);
+            cr_assert_eq(count_events(urns[i], EVENT_REFERRAL, (int)stories[k].kind, upn), 1,
+                         "school %s pupil %d: one %s referral", urns[i], stories[k].pupil,
+                         referral_kind_name(stories[k].kind));
+        }
+        cr_assert_gt(count_events(urns[i], EVENT_STAGE_CHANGE, -1, NULL), 0, "%s", urns[i]);
+        cr_assert_gt(count_events(urns[i], EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, NULL), 0);
+    }
+    cr_assert_gt(count_events("100201", EVENT_ALERT, ALERT_HOME_VISIT_DUE, NULL), 0,
+                 "004_hcat visits on days 2 and 4");
+
+    /* The same year replayed again from nothing: byte-identical. */
+    char *first = dump(&n1);
+    cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
+    forget_rules();
+    start_rules(0, "");
+    wait_applied(120000);
+    char *second = dump(&n2);
+    cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
+    cr_assert(memcmp(first, second, n1) == 0, "the second replay differs");
+    free(first);
+    free(second);
+    free(csv);
+}
+
+Test(rules, generated_year_through_kill_9_of_rules_and_of_redis)
+{
+    size_t len, n1, n2;
+    char *csv = load_year(&len);
+    start_rules(0, ""); /* undisturbed */
+    wait_applied(120000);
+    char *calm = dump(&n1);
+    cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
+    forget_rules();
+
+    for (int round = 0; round < 3; round++) { /* rules killed at three points */
+        start_rules(0, "");
+        ts_sleep_ms(300 + 400 * round);
+        cr_assert_eq(ts_proc_stop(&workers[0], SIGKILL, 2000), 128 + SIGKILL);
+    }
+    start_rules(0, "");
+    ts_sleep_ms(500);
+    ts_redis_kill9(&redis); /* and Redis, under a running worker */
+    ts_redis_restart(&redis);
+    wait_applied(120000);
+    check_all(year_dir, csv, len, fx_date("2026-07-22"), 90);
+    char *killed = dump(&n2);
+    cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
+    cr_assert(memcmp(calm, killed, n1) == 0, "the kills changed the outcome");
     free(calm);
     free(killed);
     free(csv);

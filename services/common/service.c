@@ -353,6 +353,28 @@ redisContext *service_redis(service_t *self)
     return self->redis;
 }
 
+rc_err_t service_redis_revive(const service_common_t *cfg, redisContext *c)
+{
+    if (!c->err)
+        return RC_OK;
+    log_warn("redis.reconnect", LOG_STR("error", c->errstr));
+    if (redisReconnect(c) != REDIS_OK) {
+        log_error("redis.unavailable", LOG_STR("error", c->errstr));
+        return RC_EIO;
+    }
+    redisSetTimeout(c, ms_to_tv(cfg->redis_command_timeout_ms));
+    if (cfg->redis_password[0]) {
+        redisReply *r = redisCommand(c, "AUTH %s", cfg->redis_password);
+        int ok = r && r->type != REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+        if (!ok) {
+            log_error("redis.unavailable", LOG_STR("error", "AUTH refused after reconnecting"));
+            return RC_EIO;
+        }
+    }
+    return RC_OK;
+}
+
 redisContext *service_redis_open(service_t *self)
 {
     return redis_connect(self->cfg);

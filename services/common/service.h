@@ -133,6 +133,12 @@ void service_destroy(service_t **self_p);
 /* service_redis returns the service's Redis connection (owned by it). */
 redisContext *service_redis(service_t *self);
 
+/* service_redis_revive reconnects c in place when it has failed (c->err
+ * set: Redis restarted, the link broke), restoring the command timeout and
+ * AUTH from cfg, so whoever holds the pointer keeps it. RC_OK when c is
+ * usable; RC_EIO after logging redis.unavailable. */
+rc_err_t service_redis_revive(const service_common_t *cfg, redisContext *c);
+
 /* service_redis_open opens another connection to the same Redis, as
  * service_new does (retries, AUTH, PING), owned by the caller (redisFree).
  * NULL after logging why. */

@@ -127,21 +127,8 @@ static int redis_ok(ingest_t *self)
             return 0; /* it answered, with an error: reconnecting will not help */
     }
     self->c.redis_errors++;
-    log_warn("redis.reconnect", LOG_STR("error", self->redis->errstr));
-    if (redisReconnect(self->redis) != REDIS_OK) {
-        log_error("redis.unavailable", LOG_STR("error", self->redis->errstr));
+    if (service_redis_revive(&self->cfg->common, self->redis) != RC_OK)
         return 0;
-    }
-    struct timeval tv = {self->cfg->common.redis_command_timeout_ms / 1000,
-                         (self->cfg->common.redis_command_timeout_ms % 1000) * 1000};
-    redisSetTimeout(self->redis, tv);
-    if (self->cfg->common.redis_password[0]) {
-        redisReply *r = redisCommand(self->redis, "AUTH %s", self->cfg->common.redis_password);
-        int ok = r && r->type != REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-        if (!ok)
-            return 0;
-    }
     return 1;
 }
 

@@ -105,6 +105,8 @@ int main(int argc, char **argv)
         }
         int64_t now = now_ms();
         if (now >= next_tail) { /* the live path may have lost the last messages */
+            service_redis_revive(&cfg.common, service_redis(svc)); /* after a Redis restart */
+            service_redis_revive(&cfg.common, wr);
             feed_check_tail(feed);
             rules_flush(rules);
             if (cfg.clock == RULES_CLOCK_WALL)
