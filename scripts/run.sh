@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # run.sh - README command 1: install what is missing, build, and run the whole
 # stack on loopback: a private redis-server (AOF on) and the four services,
-# each on a free port, logs under .run/<timestamp>/; then loads a demo trust
-# (three schools, their calendars, pupils, parents and three weeks of
-# registers) through ingest's HTTP API.
+# each on a free port, logs under .run/<timestamp>/, in replay mode; then
+# replays a demo trust's school year (scripts/gen-year.sh: three schools,
+# their calendars, pupils, parents and a year of registers with the clock
+# moving, docs/replay.md) through ingest's HTTP API, and shows what the
+# schools' policies raised.
 #   scripts/run.sh           run until Ctrl-C
 #   scripts/run.sh --check   start everything, check it is up, stop (also when CI=true)
 set -euo pipefail
@@ -76,8 +78,8 @@ redis-cli -p "$redis_port" ping >/dev/null || { echo "redis did not start: $run/
 ingest_pub=$(free_port) rules_pub=$(free_port) la_pub=$(free_port)
 ingest_http=$(free_port) reports_http=$(free_port)
 declare -A args=(
-  [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http"
-  [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub --policies_dir $PWD/policies"
+  [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http --clock replay"
+  [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub --policies_dir $PWD/policies --clock replay"
   [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub"
   [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http"
 )
@@ -104,9 +106,9 @@ for i in 1 2 3 4; do
   printf '   %-8s ready (pid %s)\n' "$svc" "${pids[$i]}"
 done
 
-echo "== loading the demo trust through ingest (scripts/demo-data.sh, rollcall import)"
-scripts/demo-data.sh "$run/demo" >/dev/null
-for kind in schools calendar pupils contacts marks; do
+echo "== replaying the demo trust's school year through ingest (scripts/gen-year.sh, rollcall import, rollcall replay)"
+scripts/gen-year.sh "$run/demo" >/dev/null
+for kind in schools calendar pupils contacts; do
   if ! out=$(build/dev/cli/rollcall import "$kind" "$run/demo/$kind.csv" --quiet \
       --url "http://127.0.0.1:$ingest_http" 2>&1); then
     echo "run.sh: loading $kind failed:" >&2
@@ -115,9 +117,16 @@ for kind in schools calendar pupils contacts marks; do
   fi
   printf '   %-9s %s\n' "$kind" "$(echo "$out" | tr -s ' ' | paste -sd ',' | sed 's/,/, /g')"
 done
+if ! out=$(build/dev/cli/rollcall replay "$run/demo/replay.txt" --quiet \
+    --url "http://127.0.0.1:$ingest_http" 2>&1); then
+  echo "run.sh: the replay failed:" >&2
+  echo "$out" >&2
+  exit 1
+fi
+printf '   %-9s %s\n' "replay" "$(echo "$out" | tr -s ' ' | paste -sd ',' | sed 's/,/, /g')"
 
-# rules applies every school's log; show that it has caught up.
-for _ in $(seq 100); do
+# rules applies every school's log and runs its policy; show that it has.
+for _ in $(seq 600); do
   behind=0
   for urn in $(redis-cli -p "$redis_port" smembers rc:schools); do
     [ "$(redis-cli -p "$redis_port" get "rc:seq:{$urn}")" = \
@@ -126,11 +135,14 @@ for _ in $(seq 100); do
   [ $behind -eq 0 ] && break
   sleep 0.2
 done
-pupils=0
-for urn in $(redis-cli -p "$redis_port" smembers rc:schools); do
-  pupils=$((pupils + $(redis-cli -p "$redis_port" scard "rs:pupils:{$urn}")))
+[ $behind -eq 0 ] || echo "   rules is still catching up (see $run/rules.log)"
+for urn in $(redis-cli -p "$redis_port" smembers rc:schools | sort); do
+  printf '   rules     %s (%s): %s pupils, %s events in its outbox, as of %s\n' "$urn" \
+    "$(redis-cli -p "$redis_port" hget "rc:school:{$urn}" policy)" \
+    "$(redis-cli -p "$redis_port" scard "rs:pupils:{$urn}")" \
+    "$(redis-cli -p "$redis_port" xlen "rs:outbox:{$urn}")" \
+    "$(redis-cli -p "$redis_port" hget "rs:school:{$urn}" today)"
 done
-echo "   rules     $pupils pupils with attendance state$([ $behind -eq 0 ] || echo ' (still catching up)')"
 
 cat <<INFO
 
