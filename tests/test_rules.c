@@ -20,6 +20,7 @@
 static ts_redis_t redis;
 static ts_proc_t ingest, workers[2];
 static int http_port, pub_port, rules_pub[2];
+static const char *policies_dir = ROLLCALL_SOURCE_DIR "/policies";
 static char dir[96];
 
 static void start_ingest(void)
@@ -48,7 +49,7 @@ static void start_rules(int i, const char *schools)
                     "--schools",
                     (char *)schools,
                     "--policies-dir",
-                    ROLLCALL_SOURCE_DIR "/policies",
+                    (char *)policies_dir,
                     "--clock",
                     "replay",
                     NULL};
@@ -780,4 +781,53 @@ Test(rules, generated_year_through_kill_9_of_rules_and_of_redis)
     free(calm);
     free(killed);
     free(csv);
+}
+
+/* ---- a school whose policy file is broken ---- */
+
+Test(rules, broken_policy_holds_its_school_until_mended)
+{
+    /* A copy of the policies with 002_lowther (school 100101's) broken. */
+    static char mine[160];
+    char cmd[400];
+    snprintf(mine, sizeof mine, "%s/policies", redis.dir);
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s/policies' '%s' && sed -i 's/^bands:/bands: [/' '%s/002_lowther.yaml'",
+             ROLLCALL_SOURCE_DIR, redis.dir, mine);
+    cr_assert_eq(system(cmd), 0);
+    policies_dir = mine;
+    load_reference();
+    start_rules(0, "");
+    size_t len;
+    char *csv = slurp_marks(&len);
+    post_in_batches(csv, len, 0, count_rows(csv));
+
+    /* The others run; 100101 is held, and the log says which line. */
+    cr_assert(ts_proc_wait_log(&workers[0], "\"rules.school_held\"", 10000));
+    cr_assert(ts_proc_wait_log(&workers[0], "002_lowther.yaml:", 1000),
+              "the reason names the file and line");
+    redisContext *c = ts_redis_connect(&redis);
+    for (int waited = 0; waited < 20000; waited += 100) {
+        redisReply *a = redisCommand(c, "GET rc:seq:{100103}");
+        redisReply *b = redisCommand(c, "HGET rs:school:{100103} pos");
+        int done = b->type == REDIS_REPLY_STRING && strcmp(a->str, b->str) == 0;
+        freeReplyObject(a);
+        freeReplyObject(b);
+        if (done)
+            break;
+        ts_sleep_ms(100);
+    }
+    redisReply *held = redisCommand(c, "EXISTS rs:school:{100101}");
+    cr_assert_eq(held->integer, 0, "nothing of the held school is applied");
+    freeReplyObject(held);
+    redisFree(c);
+
+    /* Mended: it resumes by itself, from where it stopped. */
+    snprintf(cmd, sizeof cmd, "cp '%s/policies/002_lowther.yaml' '%s/'", ROLLCALL_SOURCE_DIR, mine);
+    cr_assert_eq(system(cmd), 0);
+    wait_applied(30000);
+    cr_assert(ts_proc_wait_log(&workers[0], "\"rules.school_resumed\"", 1000));
+    check_all(dir, csv, len, fx_date("2026-09-02"), 120);
+    free(csv);
+    policies_dir = ROLLCALL_SOURCE_DIR "/policies";
 }
