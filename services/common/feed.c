@@ -17,15 +17,32 @@
 #define SCAN_COUNT 1000
 #define KEY_MAX    64
 
-/* The sequence key's layout is documented in schoollog.h; the tail check
- * reads it directly so it can pipeline the reads of many schools. */
-#define SEQ_KEY_FMT   SCHOOLLOG_SEQ_KEY_FMT
-#define SEQ_KEY_HEAD  SCHOOLLOG_SEQ_KEY_HEAD
-#define SEQ_KEY_MATCH SCHOOLLOG_SEQ_KEY_MATCH
+/* The sequence key's layout is documented in schoollog.h (rules.h for the
+ * outbox); the tail check reads it directly so it can pipeline the reads of
+ * many schools. */
+static const char *const log_roots[] = {CODEC_TOPIC_MARK, CODEC_TOPIC_TICK, CODEC_TOPIC_FACT,
+                                        CODEC_TOPIC_REF};
+static const char *const outbox_roots[] = {CODEC_TOPIC_PUPIL};
 
-static const char *const roots[] = {CODEC_TOPIC_MARK, CODEC_TOPIC_TICK, CODEC_TOPIC_FACT,
-                                    CODEC_TOPIC_REF};
-#define N_ROOTS (sizeof roots / sizeof roots[0])
+const feed_source_t feed_source_log = {
+    .name = "log",
+    .seq_key_head = SCHOOLLOG_SEQ_KEY_HEAD,
+    .seq_key_match = SCHOOLLOG_SEQ_KEY_MATCH,
+    .log_key_head = SCHOOLLOG_LOG_KEY_HEAD,
+    .roots = log_roots,
+    .nroots = sizeof log_roots / sizeof log_roots[0],
+    .per_school = 1,
+};
+
+const feed_source_t feed_source_outbox = {
+    .name = "outbox",
+    .seq_key_head = "rs:out:{",
+    .seq_key_match = "rs:out:{*}",
+    .log_key_head = "rs:outbox:{",
+    .roots = outbox_roots,
+    .nroots = sizeof outbox_roots / sizeof outbox_roots[0],
+    .per_school = 0, /* pupil.<la>.<urn>.: the LA comes first */
+};
 
 typedef struct {
     char urn[RC_URN_LEN + 1];
@@ -35,12 +52,14 @@ typedef struct {
 } school_t;
 
 struct feed {
+    const feed_source_t *src;
     redisContext *redis; /* borrowed */
     void *sub;           /* borrowed */
     feed_fn fn;
     void *ctx;
     feed_position_fn position_fn;
     int all;           /* following every school */
+    int subscribed;    /* per_school == 0: the roots are subscribed */
     int in_fn;         /* inside the consumer: feed_* calls refused */
     school_t *schools; /* sorted by urn, so lookups are a binary search */
     size_t n, cap;
@@ -53,10 +72,17 @@ typedef enum { STEP_OK = 0, STEP_SCHOOL, STEP_STOP } step_t;
 
 feed_t *feed_new(redisContext *redis, void *sub, feed_fn fn, void *ctx)
 {
-    assert(redis && sub && fn);
+    return feed_new_from(redis, sub, &feed_source_log, fn, ctx);
+}
+
+feed_t *feed_new_from(redisContext *redis, void *sub, const feed_source_t *src, feed_fn fn,
+                      void *ctx)
+{
+    assert(redis && sub && src && fn);
     feed_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->src = src;
     self->redis = redis;
     self->sub = sub;
     self->fn = fn;
@@ -122,15 +148,19 @@ static rc_err_t add_school(feed_t *self, const char *urn, uint64_t position, sch
     return RC_OK;
 }
 
-/* set_prefixes (un)subscribes (opt) root + urn for the first n roots;
- * returns how many succeeded. */
-static size_t set_prefixes(void *sub, int opt, const char *urn, size_t n)
+/* set_prefixes (un)subscribes (opt) root + urn for the first n roots (the
+ * roots alone when the source is not per school); returns how many
+ * succeeded. */
+static size_t set_prefixes(const feed_t *self, int opt, const char *urn, size_t n)
 {
     char prefix[CODEC_TOPIC_MAX];
     size_t done = 0;
+    if (!self->src->per_school)
+        urn = "";
     for (; done < n; done++) {
-        int len = snprintf(prefix, sizeof prefix, "%s%s%s", roots[done], urn, urn[0] ? "." : "");
-        if (zmq_setsockopt(sub, opt, prefix, (size_t)len) != 0)
+        int len = snprintf(prefix, sizeof prefix, "%s%s%s", self->src->roots[done], urn,
+                           urn[0] ? "." : "");
+        if (zmq_setsockopt(self->sub, opt, prefix, (size_t)len) != 0)
             break;
     }
     return done;
@@ -138,11 +168,15 @@ static size_t set_prefixes(void *sub, int opt, const char *urn, size_t n)
 
 static rc_err_t subscribe(feed_t *self, const char *urn)
 {
-    size_t done = set_prefixes(self->sub, ZMQ_SUBSCRIBE, urn, N_ROOTS);
-    if (done == N_ROOTS)
+    if (!self->src->per_school && self->subscribed)
         return RC_OK;
+    size_t done = set_prefixes(self, ZMQ_SUBSCRIBE, urn, self->src->nroots);
+    if (done == self->src->nroots) {
+        self->subscribed = 1;
+        return RC_OK;
+    }
     log_error("feed.subscribe_failed", LOG_STR("urn", urn), LOG_STR("error", zmq_strerror(errno)));
-    set_prefixes(self->sub, ZMQ_UNSUBSCRIBE, urn, done);
+    set_prefixes(self, ZMQ_UNSUBSCRIBE, urn, done);
     return RC_EIO;
 }
 
@@ -161,8 +195,8 @@ rc_err_t feed_follow(feed_t *self, const char *urn, uint64_t position)
             return err;
     }
     rc_err_t err = add_school(self, urn, position, NULL);
-    if (err != RC_OK && !self->all)
-        set_prefixes(self->sub, ZMQ_UNSUBSCRIBE, urn, N_ROOTS);
+    if (err != RC_OK && !self->all && self->src->per_school)
+        set_prefixes(self, ZMQ_UNSUBSCRIBE, urn, self->src->nroots);
     return err;
 }
 
@@ -278,7 +312,8 @@ static step_t catch_up(feed_t *self, school_t *s, rc_err_t *err)
     for (;;) {
         reading_t r = {.self = self, .school = s};
         size_t n = 0;
-        rc_err_t e = schoollog_read(self->redis, s->urn, s->position, FEED_BATCH, on_entry, &r, &n);
+        rc_err_t e = schoollog_read_stream(self->redis, self->src->log_key_head, s->urn,
+                                           s->position, FEED_BATCH, on_entry, &r, &n);
         if (r.step == STEP_OK && e != RC_OK) {
             r.err = e;
             r.step = e == RC_EIO ? STEP_STOP : STEP_SCHOOL;
@@ -314,7 +349,7 @@ static rc_err_t read_last_seqs(feed_t *self, size_t from, size_t to, uint64_t *l
     size_t queued = 0;
     rc_err_t err = RC_OK;
     for (size_t i = from; i < to; i++, queued++) {
-        snprintf(key, sizeof key, SEQ_KEY_FMT, self->schools[i].urn);
+        snprintf(key, sizeof key, "%s%s}", self->src->seq_key_head, self->schools[i].urn);
         if (redisAppendCommand(self->redis, "GET %s", key) != REDIS_OK) {
             err = RC_EIO;
             break;
@@ -396,10 +431,12 @@ static rc_err_t catch_up_behind(feed_t *self, int tail)
 
 /* urn_of_seq_key returns the URN inside a sequence key, or NULL when key is
  * not one. */
-static const char *urn_of_seq_key(const char *key, size_t len, char urn[RC_URN_LEN + 1])
+static const char *urn_of_seq_key(const feed_t *self, const char *key, size_t len,
+                                  char urn[RC_URN_LEN + 1])
 {
-    size_t head = sizeof SEQ_KEY_HEAD - 1;
-    if (len != head + RC_URN_LEN + 1 || memcmp(key, SEQ_KEY_HEAD, head) != 0 || key[len - 1] != '}')
+    const char *want = self->src->seq_key_head;
+    size_t head = strlen(want);
+    if (len != head + RC_URN_LEN + 1 || memcmp(key, want, head) != 0 || key[len - 1] != '}')
         return NULL;
     memcpy(urn, key + head, RC_URN_LEN);
     urn[RC_URN_LEN] = '\0';
@@ -413,7 +450,7 @@ static rc_err_t discover(feed_t *self)
     rc_err_t err = RC_OK;
     do {
         redisReply *r = redisCommand(self->redis, "SCAN %s MATCH %s COUNT %d", cursor,
-                                     SEQ_KEY_MATCH, SCAN_COUNT);
+                                     self->src->seq_key_match, SCAN_COUNT);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
             r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof cursor ||
             r->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -428,7 +465,7 @@ static rc_err_t discover(feed_t *self)
         for (size_t i = 0; i < keys->elements && err == RC_OK; i++) {
             char urn[RC_URN_LEN + 1];
             if (keys->element[i]->type == REDIS_REPLY_STRING &&
-                urn_of_seq_key(keys->element[i]->str, keys->element[i]->len, urn) &&
+                urn_of_seq_key(self, keys->element[i]->str, keys->element[i]->len, urn) &&
                 !find(self, urn))
                 err = adopt(self, urn, NULL);
         }

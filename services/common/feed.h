@@ -84,11 +84,33 @@ typedef struct {
 
 typedef struct feed feed_t;
 
+/* Where a feed reads: a stream per school of the schoollog.h shape (ids
+ * "<seq>-0", field "e" = the Envelope), the string key holding its last
+ * seq, and the topics its entries are published on. */
+typedef struct {
+    const char *name;          /* "log", "outbox" */
+    const char *seq_key_head;  /* "rc:seq:{", to find schools by SCAN */
+    const char *seq_key_match; /* "rc:seq:{*}" */
+    const char *log_key_head;  /* "rc:log:{": the stream is <head><urn>} */
+    const char *const *roots;  /* topic roots, "mark." ... */
+    size_t nroots;
+    int per_school; /* 1: a school's topics are <root><urn>.; 0: subscribe the roots */
+} feed_source_t;
+
+/* Each school's log (schoollog.h): marks, ticks, facts, reference changes. */
+extern const feed_source_t feed_source_log;
+/* Each school's rules outbox (rules.h): pupil events on pupil.<la>.<urn>. */
+extern const feed_source_t feed_source_outbox;
+
 /* feed_new creates a feed delivering to fn(ctx, msg). redis and sub (a
  * connected ZMQ_SUB socket, whose subscriptions the feed sets) are borrowed
  * and must outlive the feed; fn must not be NULL. Returns NULL when out of
  * memory. */
 feed_t *feed_new(redisContext *redis, void *sub, feed_fn fn, void *ctx);
+
+/* feed_new_from is feed_new reading src (feed_new reads feed_source_log). */
+feed_t *feed_new_from(redisContext *redis, void *sub, const feed_source_t *src, feed_fn fn,
+                      void *ctx);
 
 /* feed_destroy frees the feed; the socket keeps its subscriptions.
  * NULL-safe; sets *self_p to NULL. */

@@ -169,8 +169,15 @@ rc_err_t schoollog_last_seq(redisContext *redis, const char *urn, uint64_t *seq)
 rc_err_t schoollog_read(redisContext *redis, const char *urn, uint64_t after, size_t max,
                         schoollog_entry_fn fn, void *ctx, size_t *n_read)
 {
+    return schoollog_read_stream(redis, SCHOOLLOG_LOG_KEY_HEAD, urn, after, max, fn, ctx, n_read);
+}
+
+rc_err_t schoollog_read_stream(redisContext *redis, const char *key_head, const char *urn,
+                               uint64_t after, size_t max, schoollog_entry_fn fn, void *ctx,
+                               size_t *n_read)
+{
     char key[KEY_MAX], from[32], count[24];
-    snprintf(key, sizeof key, SCHOOLLOG_LOG_KEY_FMT, urn);
+    snprintf(key, sizeof key, "%s%s}", key_head, urn);
     snprintf(from, sizeof from, "%" PRIu64 "-0", after + 1);
     snprintf(count, sizeof count, "%zu", max);
     const char *argv[] = {"XRANGE", key, from, "+", "COUNT", count};

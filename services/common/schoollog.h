@@ -36,6 +36,7 @@
 #define SCHOOLLOG_SEQ_KEY_HEAD  "rc:seq:{"
 #define SCHOOLLOG_SEQ_KEY_MATCH "rc:seq:{*}"
 #define SCHOOLLOG_LOG_KEY_FMT   "rc:log:{%s}"
+#define SCHOOLLOG_LOG_KEY_HEAD  "rc:log:{"
 
 /* What became of one append. */
 typedef enum {
@@ -92,5 +93,12 @@ typedef int (*schoollog_entry_fn)(void *ctx, const char *urn, uint64_t seq, cons
  * entry is not of the log's shape. */
 rc_err_t schoollog_read(redisContext *redis, const char *urn, uint64_t after, size_t max,
                         schoollog_entry_fn fn, void *ctx, size_t *n_read);
+
+/* schoollog_read_stream is schoollog_read for any stream of the same shape
+ * (ids "<seq>-0", field "e") named <key_head><urn>} (the rules service's
+ * outbox, key_head "rs:outbox:{", is one). */
+rc_err_t schoollog_read_stream(redisContext *redis, const char *key_head, const char *urn,
+                               uint64_t after, size_t max, schoollog_entry_fn fn, void *ctx,
+                               size_t *n_read);
 
 #endif

@@ -593,6 +593,7 @@ static rc_err_t commit(rules_t *self, school_t *s)
         date_format(s->today, today);
     queue(self, "HSET rs:school:{%s} pos %" PRIu64 " out %" PRIu64 " today %s minute %d", s->urn,
           seq, s->out, today, s->minute);
+    queue(self, "SET rs:out:{%s} %" PRIu64, s->urn, s->out); /* the outbox's tail, for feeds */
     redisAppendCommand(self->wr, "EXEC");
     int ok = 1;
     const char *why = NULL;

@@ -17,6 +17,9 @@
  *   rs:facts:{<urn>}:<upn>   list of the pupil's case facts (policy_state.h)
  *   rs:outbox:{<urn>}        stream: every pupil event, ids <n>-0 gap-free
  *                            from 1, field e = the Envelope (seq = n)
+ *   rs:out:{<urn>}           string: the outbox's last n (0 when empty), so
+ *                            subscribers read it like a log (feed.h's
+ *                            feed_source_outbox)
  *   rs:hist:{<urn>}:<upn>    list: the outbox ids of the pupil's events
  * A run of a school's log entries (up to RULES_BATCH, ended by an entry of
  * another school or by rules_flush) is written with its outbox entries and
