@@ -576,7 +576,11 @@ static int gen_batch(gen_t *g, const opts_t *o, int n, text_t *t)
         school_urn(g->school, urn);
         pupil_upn(g->school, g->pupil, upn);
         uint32_t r = gen_rnd(g, 100);
-        const char *code = r < 4 ? "I" : r < 6 ? "N" : r < 7 ? "L" : sess == SESSION_AM ? "/" : "\\";
+        const char *code = r < 4                ? "I"
+                           : r < 6              ? "N"
+                           : r < 7              ? "L"
+                           : sess == SESSION_AM ? "/"
+                                                : "\\";
         text_add(t, "%s,%s,%s,%s,%s,%s,%sT%s:00Z\n", urn, upn, date, session_str(sess), code,
                  r == 6 ? "12" : "", date, sess == SESSION_AM ? "08:40" : "13:10");
         rows++;
