@@ -58,10 +58,11 @@ struct feed {
     feed_fn fn;
     void *ctx;
     feed_position_fn position_fn;
-    int all;           /* following every school */
-    int subscribed;    /* per_school == 0: the roots are subscribed */
-    int in_fn;         /* inside the consumer: feed_* calls refused */
-    school_t *schools; /* sorted by urn, so lookups are a binary search */
+    int all;               /* following every school */
+    int subscribed;        /* per_school == 0: the roots are subscribed */
+    int (*stopping)(void); /* when true, a catch-up ends early */
+    int in_fn;             /* inside the consumer: feed_* calls refused */
+    school_t *schools;     /* sorted by urn, so lookups are a binary search */
     size_t n, cap;
     feed_stats_t stats;
 };
@@ -330,7 +331,7 @@ static step_t catch_up(feed_t *self, school_t *s, rc_err_t *err)
             *err = r.err;
             return r.step;
         }
-        if (n < FEED_BATCH)
+        if (n < FEED_BATCH || (self->stopping && self->stopping()))
             break;
     }
     s->held = 0;
@@ -396,6 +397,8 @@ static rc_err_t catch_up_behind(feed_t *self, int tail)
         if (err != RC_OK)
             return err;
         for (size_t i = from; i < to; i++) {
+            if (self->stopping && self->stopping())
+                return first;
             school_t *s = &self->schools[i];
             uint64_t end = last[i - from];
             if (end == UINT64_MAX) {
@@ -642,4 +645,9 @@ rc_err_t feed_rewind(feed_t *self, const char *urn, uint64_t position)
     s->position = position;
     s->held = 1;
     return RC_OK;
+}
+
+void feed_set_stopping(feed_t *self, int (*stopping)(void))
+{
+    self->stopping = stopping;
 }

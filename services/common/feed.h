@@ -170,6 +170,10 @@ rc_err_t feed_check_tail(feed_t *self);
  * not followed. */
 rc_err_t feed_rewind(feed_t *self, const char *urn, uint64_t position);
 
+/* feed_set_stopping makes catch-ups end early (between batches) once
+ * stopping() is true, so that a long backlog does not delay a shutdown. */
+void feed_set_stopping(feed_t *self, int (*stopping)(void));
+
 /* feed_position writes urn's position into *position. Returns RC_ENOTFOUND
  * when urn is not followed. */
 rc_err_t feed_position(const feed_t *self, const char *urn, uint64_t *position);

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
     if (!(feed = feed_new(service_redis(svc), sub, rules_apply, rules)))
         goto out;
     rules_on_rewind(rules, rewind_feed, feed);
+    feed_set_stopping(feed, service_stopping);
     if (follow(feed, rules, &cfg) != RC_OK) {
         log_error("rules.follow_failed", LOG_STR("schools", cfg.schools));
         goto out;
