@@ -8,7 +8,12 @@ packages=(
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
   libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libjansson-dev
   libyaml-dev libjwt-dev libsodium-dev redis-server clang-format
+  libssl-dev
 )
+# tests/npm runs the official gateway clients on Node; a machine may already
+# have node and npm from elsewhere (NodeSource), so only when they are missing.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -227,3 +227,33 @@ void ts_start_ingest(ts_proc_t *p, const ts_redis_t *r, int http_port, int pub_p
     ts_proc_spawn(p, r->dir, "ingest", argv);
     cr_assert(ts_proc_wait_log(p, "\"service.ready\"", 10000), "ingest did not start: %s", p->log);
 }
+
+void ts_start_rules(ts_proc_t *p, const ts_redis_t *r, const char *name, int ingest_pub,
+                    int pub_port, ...)
+{
+    char rport[16], sub[64], pub[64];
+    snprintf(rport, sizeof rport, "%d", r->port);
+    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", ingest_pub);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", pub_port);
+    char *argv[24] = {(char *)ts_binary("services/rollcall-rules"),
+                      "--redis-port",
+                      rport,
+                      "--ingest-endpoints",
+                      sub,
+                      "--pub-endpoint",
+                      pub,
+                      "--policies-dir",
+                      ROLLCALL_SOURCE_DIR "/policies",
+                      "--clock",
+                      "replay"};
+    int n = 11;
+    va_list ap;
+    va_start(ap, pub_port);
+    for (char *a; n < 22 && (a = va_arg(ap, char *)) != NULL;)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    ts_proc_spawn(p, r->dir, name, argv);
+    cr_assert(ts_proc_wait_log(p, "\"service.ready\"", 10000), "%s did not start: %s", name,
+              p->log);
+}

@@ -57,6 +57,13 @@ int ts_proc_stop(ts_proc_t *p, int sig, int timeout_ms);
  * waits until it is ready (cr_assert otherwise). */
 void ts_start_ingest(ts_proc_t *p, const ts_redis_t *r, int http_port, int pub_port, ...);
 
+/* ts_start_rules starts rollcall-rules (replay clock, the repo's policies)
+ * against r, following ingest's PUB at ingest_pub and publishing on
+ * pub_port, with more "--key", "value" arguments until NULL; waits until it
+ * is ready. */
+void ts_start_rules(ts_proc_t *p, const ts_redis_t *r, const char *name, int ingest_pub,
+                    int pub_port, ...);
+
 /* ts_binary returns the path of a built binary ("services/rollcall-ingest"). */
 const char *ts_binary(const char *rel);
 
