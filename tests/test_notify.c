@@ -1,0 +1,461 @@
+/* test_notify.c - rollcall-notify end to end: real Redis, ingest, rules, the
+ * gateway simulator speaking GOV.UK Notify's API, and notify between them.
+ * Registers go in through ingest; what parents receive is read back from the
+ * simulator. */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testsupport.h"
+
+#define SERVICE_ID "26785a09-ab16-4eb0-8407-a37497a57506"
+#define API_KEY    "rollcall_test-" SERVICE_ID "-3d844edf-8d35-48ac-975b-e847b4f122b0"
+#define SMS_TPL    "f33517ff-2a88-4f6e-b855-c550268ce08a"
+#define EMAIL_TPL  "a0b1c2d3-e4f5-4a6b-8c7d-8e9f0a1b2c3d"
+
+static ts_redis_t redis;
+static ts_proc_t ingest, rules, notify, sim;
+static int http_port, ingest_pub, rules_pub, notify_pub, sim_port;
+static char dir[160], tdir[160];
+
+/* ---- the stack ---- */
+
+static void start_sim(void)
+{
+    char port[16], url_note[64];
+    snprintf(port, sizeof port, "%d", sim_port);
+    snprintf(url_note, sizeof url_note, "%d", sim_port);
+    setenv("ROLLCALL_SIM_NOTIFY_API_KEY", API_KEY, 1);
+    char *argv[] = {(char *)ts_binary("sim/rollcall-gateway-sim"),
+                    "--port",
+                    port,
+                    "--notify-service-id",
+                    SERVICE_ID,
+                    "--deliver-after",
+                    "50ms",
+                    NULL};
+    ts_proc_spawn(&sim, redis.dir, "sim", argv);
+    cr_assert(ts_proc_wait_log(&sim, "\"sim.ready\"", 10000), "the simulator did not start");
+}
+
+static void start_notify(void)
+{
+    char rport[16], sub[64], pub[64], url[64];
+    snprintf(rport, sizeof rport, "%d", redis.port);
+    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", rules_pub);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", notify_pub);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", sim_port);
+    setenv("ROLLCALL_NOTIFY_API_KEY", API_KEY, 1);
+    char *argv[] = {(char *)ts_binary("services/rollcall-notify"),
+                    "--redis-port",
+                    rport,
+                    "--rules-endpoints",
+                    sub,
+                    "--pub-endpoint",
+                    pub,
+                    "--templates-dir",
+                    tdir,
+                    "--clock",
+                    "replay",
+                    "--sms-gateway",
+                    "notify",
+                    "--email-gateway",
+                    "notify",
+                    "--notify-url",
+                    url,
+                    "--http-port",
+                    "0",
+                    "--quiet-hours",
+                    "",
+                    "--retry-first",
+                    "100ms",
+                    "--request-timeout",
+                    "1s",
+                    NULL};
+    ts_proc_spawn(&notify, redis.dir, "notify", argv);
+    cr_assert(ts_proc_wait_log(&notify, "\"service.ready\"", 10000), "notify did not start: %s",
+              notify.log);
+}
+
+static void post(const char *path, const char *ctype, const char *body, size_t len)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char ct[64];
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+    h = curl_slist_append(h, ct);
+    FILE *sink = fopen("/dev/null", "w");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+    long status;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    cr_assert_eq(status, 200, "POST %s: %ld", path, status);
+    fclose(sink);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static void post_file(const char *kind)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd,
+             "curl -sf -o /dev/null -H 'Content-Type: text/csv' --data-binary @'%s/%s.csv' "
+             "http://127.0.0.1:%d/v1/%s",
+             dir, kind, http_port, kind);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+static void clock_at(const char *iso)
+{
+    char body[96];
+    int n = snprintf(body, sizeof body, "{\"now\":\"%s\"}", iso);
+    post("/v1/clock", "application/json", body, (size_t)n);
+}
+
+/* marks posts marks rows (without the header). */
+static void marks(const char *rows)
+{
+    char body[4096];
+    int n =
+        snprintf(body, sizeof body, "urn,upn,date,session,code,minutes_late,recorded_at\n%s", rows);
+    post("/v1/marks", "text/csv", body, (size_t)n);
+}
+
+static void setup(void)
+{
+    ts_redis_start(&redis, 1);
+    http_port = ts_free_port();
+    ingest_pub = ts_free_port();
+    rules_pub = ts_free_port();
+    notify_pub = ts_free_port();
+    sim_port = ts_free_port();
+    ts_start_ingest(&ingest, &redis, http_port, ingest_pub, NULL);
+    snprintf(dir, sizeof dir, "%s/demo", redis.dir);
+    snprintf(tdir, sizeof tdir, "%s/templates", redis.dir);
+    char cmd[1200];
+    /* The repo's templates, with GOV.UK Notify ids for the first-day message
+     * (a school registers its templates with Notify and writes the ids in). */
+    snprintf(cmd, sizeof cmd,
+             "%s/scripts/demo-data.sh '%s' >/dev/null && cp -r '%s/templates' '%s' && "
+             "printf 'notify: {sms_template_id: %s, email_template_id: %s}\\n' >> "
+             "'%s/first_day_absence.yaml'",
+             ROLLCALL_SOURCE_DIR, dir, ROLLCALL_SOURCE_DIR, redis.dir, SMS_TPL, EMAIL_TPL, tdir);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
+    for (int i = 0; i < 4; i++)
+        post_file(kinds[i]);
+    { /* until schools.csv carries a phone column */
+        redisContext *c = ts_redis_connect(&redis);
+        redisReply *r = redisCommand(c, "HSET rc:school:{100102} phone %s", "01632 960102");
+        freeReplyObject(r);
+        redisFree(c);
+    }
+    start_sim();
+    ts_start_rules(&rules, &redis, "rules", ingest_pub, rules_pub, NULL);
+    start_notify();
+}
+
+static void teardown(void)
+{
+    ts_proc_t *procs[] = {&notify, &rules, &sim, &ingest};
+    for (int i = 0; i < 4; i++)
+        if (procs[i]->pid > 0)
+            cr_expect_eq(ts_proc_stop(procs[i], SIGTERM, 5000), 0, "%s exited badly",
+                         procs[i]->log);
+    if (getenv("ROLLCALL_TEST_KEEP")) { /* debugging: keep the logs */
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", getenv("ROLLCALL_TEST_KEEP"),
+                 redis.dir, getenv("ROLLCALL_TEST_KEEP"));
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not keep %s\n", redis.dir);
+    }
+    ts_redis_stop(&redis);
+}
+
+TestSuite(notify, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- reading the simulator ---- */
+
+static size_t on_data(char *d, size_t s, size_t n, void *ctx)
+{
+    char **buf = ctx;
+    size_t old = *buf ? strlen(*buf) : 0, add = s * n;
+    *buf = realloc(*buf, old + add + 1);
+    memcpy(*buf + old, d, add);
+    (*buf)[old + add] = '\0';
+    return add;
+}
+
+static json_t *sim_get(const char *path)
+{
+    char url[128], *body = NULL;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", sim_port, path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    json_t *j = json_loads(body ? body : "", 0, NULL);
+    free(body);
+    cr_assert_not_null(j, "the simulator answered %s with no JSON", path);
+    return j;
+}
+
+static void sim_fault(const char *json)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/_sim/faults", sim_port);
+    CURL *c = curl_easy_init();
+    FILE *sink = fopen("/dev/null", "w");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+    long status;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    cr_assert(status >= 200 && status < 300, "fault refused: %ld", status);
+    fclose(sink);
+    curl_easy_cleanup(c);
+}
+
+/* count_to counts the simulator's accepted messages of type to one address. */
+static int count_to(const char *type, const char *to)
+{
+    json_t *all = sim_get("/_sim/messages");
+    size_t i;
+    json_t *m;
+    int n = 0;
+    json_array_foreach(all, i, m)
+    {
+        const char *t = json_string_value(json_object_get(m, "type"));
+        const char *a = json_string_value(json_object_get(m, "to"));
+        if (t && a && !strcmp(t, type) && !strcmp(a, to))
+            n++;
+    }
+    json_decref(all);
+    return n;
+}
+
+/* wait_count waits until count_to reaches want (or the time is up), then
+ * lingers a little to catch a second copy; returns the final count. */
+static int wait_count(const char *type, const char *to, int want, int timeout_ms)
+{
+    int n = 0;
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if ((n = count_to(type, to)) >= want)
+            break;
+        ts_sleep_ms(100);
+    }
+    ts_sleep_ms(700);
+    return count_to(type, to);
+}
+
+/* ---- the demo pupils (scripts/demo-data.sh) ---- */
+
+/* contact_mobile returns the E.164 mobile of contact suffix ("-m" mother,
+ * "-f" father, "-g" grandparent) of upn, from the demo contacts. */
+static void contact_mobile(const char *upn, const char *suffix, char out[20])
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "grep '^%s,%s%s,' '%s/contacts.csv' | cut -d, -f6", upn, upn, suffix,
+             dir);
+    FILE *f = popen(cmd, "r");
+    char line[64] = "";
+    cr_assert(fgets(line, sizeof line, f), "no contact %s%s", upn, suffix);
+    pclose(f);
+    /* "07700 900123" or "+44 7700 900123" -> "+447700900123" */
+    char digits[32];
+    size_t n = 0;
+    for (char *p = line; *p && n < sizeof digits - 1; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    digits[n] = '\0';
+    snprintf(out, 20, "+44%.15s", digits[0] == '0' ? digits + 1 : digits + 2);
+}
+
+/* 100102 runs 001_attendance_process: the first-day text at 09:30. */
+#define URN "100102"
+#define DAY "2026-09-02"
+/* Pupils with two parents (every fifth demo pupil has one): 1-4, 6-9... */
+static const int with_two[] = {1, 2, 3, 4, 6, 7, 8, 9};
+static char upns[8][16];
+
+/* pupil returns the UPN of the i-th pupil of URN with two parents. */
+static const char *pupil(int i)
+{
+    if (upns[i][0])
+        return upns[i];
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "grep '^%s,' '%s/pupils.csv' | sed -n '%dp' | cut -d, -f2", URN, dir,
+             with_two[i]);
+    FILE *f = popen(cmd, "r");
+    cr_assert(fgets(upns[i], sizeof upns[i], f), "no pupil %d", with_two[i]);
+    pclose(f);
+    upns[i][strcspn(upns[i], "\n")] = '\0';
+    return upns[i];
+}
+#define PUPIL(n) pupil(n)
+
+static void absent(const char *upn, const char *code, const char *at)
+{
+    char row[160];
+    snprintf(row, sizeof row, URN ",%s," DAY ",AM,%s,," DAY "T%s:00+01:00\n", upn, code, at);
+    marks(row);
+}
+
+/* ---- tests ---- */
+
+Test(notify, both_parents_get_the_first_day_text_once)
+{
+    char mum[20], dad[20], gran[20];
+    contact_mobile(PUPIL(0), "-m", mum);
+    contact_mobile(PUPIL(0), "-f", dad);
+    contact_mobile(PUPIL(0), "-g", gran);
+    clock_at(DAY "T08:00:00+01:00");
+    absent(PUPIL(0), "N", "08:55");
+    clock_at(DAY "T09:29:00+01:00");
+    ts_sleep_ms(1500);
+    cr_assert_eq(count_to("sms", mum), 0, "nothing before 09:30");
+    clock_at(DAY "T09:30:00+01:00");
+    cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "the mother: one text");
+    cr_assert_eq(wait_count("sms", dad, 1, 5000), 1, "the father: one text");
+    cr_assert_eq(count_to("sms", gran), 0, "no text to a contact without parental responsibility");
+    clock_at(DAY "T11:00:00+01:00");
+    cr_assert_eq(wait_count("sms", mum, 2, 2000), 1, "not again later that day");
+}
+
+Test(notify, a_reason_given_before_half_past_nine_texts_nobody)
+{
+    char mum[20], dad[20];
+    contact_mobile(PUPIL(1), "-m", mum);
+    contact_mobile(PUPIL(1), "-f", dad);
+    clock_at(DAY "T08:00:00+01:00");
+    absent(PUPIL(1), "N", "08:55");
+    absent(PUPIL(1), "I", "09:10"); /* the parent rang */
+    absent(PUPIL(0), "N", "08:55"); /* a pupil who does get texts, to know sending works */
+    clock_at(DAY "T09:30:00+01:00");
+    char other[20];
+    contact_mobile(PUPIL(0), "-m", other);
+    cr_assert_eq(wait_count("sms", other, 1, 15000), 1);
+    cr_assert_eq(count_to("sms", mum), 0);
+    cr_assert_eq(count_to("sms", dad), 0);
+}
+
+Test(notify, each_gateway_fault_still_delivers_exactly_once)
+{
+    const char *faults[] = {
+        "{\"path\":\"/v2/notifications/sms\",\"kind\":\"status\",\"status\":500,\"count\":1}",
+        "{\"path\":\"/v2/notifications/sms\",\"kind\":\"retry_after\",\"retry_after_s\":1,"
+        "\"count\":1}",
+        "{\"path\":\"/v2/notifications/sms\",\"kind\":\"drop_after_receive\",\"count\":1}",
+        "{\"path\":\"/v2/notifications/sms\",\"kind\":\"slow\",\"delay_ms\":2500,\"count\":1}",
+    };
+    clock_at(DAY "T09:30:00+01:00");
+    for (int i = 0; i < 4; i++) {
+        char mum[20], dad[20];
+        const char *upn = PUPIL(2 + i);
+        contact_mobile(upn, "-m", mum);
+        contact_mobile(upn, "-f", dad);
+        sim_fault(faults[i]);
+        absent(upn, "N", "09:35");
+        int m = wait_count("sms", mum, 1, 20000), d = wait_count("sms", dad, 1, 20000);
+        cr_assert_eq(m, 1, "fault %d: the mother got %d texts", i, m);
+        cr_assert_eq(d, 1, "fault %d: the father got %d texts", i, d);
+    }
+}
+
+Test(notify, brothers_and_sisters_absent_together_get_one_text)
+{
+    /* Pupils 0 and 1 share a mother: give pupil 1 pupil 0's mother too. */
+    char mum[20], body[600];
+    contact_mobile(PUPIL(0), "-m", mum);
+    int n = snprintf(body, sizeof body,
+                     "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
+                     "priority\n%s,%s-m2,Parent A Shared,mother,Y,%s,,1\n",
+                     PUPIL(1), PUPIL(1), mum);
+    post("/v1/contacts", "text/csv", body, (size_t)n);
+    clock_at(DAY "T08:00:00+01:00");
+    absent(PUPIL(0), "N", "08:55");
+    absent(PUPIL(1), "N", "08:55");
+    clock_at(DAY "T09:30:00+01:00");
+    cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "one text for both children");
+    json_t *all = sim_get("/_sim/messages");
+    size_t i;
+    json_t *m;
+    int named = 0;
+    json_array_foreach(all, i, m)
+    {
+        const char *to = json_string_value(json_object_get(m, "to"));
+        const char *names = json_string_value(
+            json_object_get(json_object_get(m, "personalisation"), "pupil_names"));
+        if (to && !strcmp(to, mum) && names)
+            named = strstr(names, " and ") != NULL;
+    }
+    json_decref(all);
+    cr_assert(named, "the text names both children");
+}
+
+Test(notify, a_bad_number_is_a_permanent_failure_not_retried)
+{
+    /* A French mobile: a service without international texting is refused it. */
+    char body[600], dad[20];
+    contact_mobile(PUPIL(2), "-f", dad);
+    int n = snprintf(body, sizeof body,
+                     "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
+                     "priority\n%s,%s-m,Parent A,mother,Y,+33 6 12 34 56 78,,1\n",
+                     PUPIL(2), PUPIL(2));
+    post("/v1/contacts", "text/csv", body, (size_t)n);
+    clock_at(DAY "T09:30:00+01:00");
+    absent(PUPIL(2), "N", "09:40");
+    cr_assert_eq(wait_count("sms", dad, 1, 15000), 1, "the other parent still gets it");
+    ts_sleep_ms(1500);
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *keys = redisCommand(c, "KEYS rn:msg:{" URN "}:*");
+    int failed = 0, attempts = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *r = redisCommand(c, "HMGET %s to state attempts error", keys->element[i]->str);
+        if (r->element[0]->str && !strcmp(r->element[0]->str, "+33612345678")) {
+            failed = !strcmp(r->element[1]->str, "failed");
+            attempts = atoi(r->element[2]->str);
+            cr_assert(strstr(r->element[3]->str, "400"), "the school sees why: %s",
+                      r->element[3]->str);
+            cr_assert_null(strstr(r->element[3]->str, "612345678"), "no number in the error");
+        }
+        freeReplyObject(r);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+    cr_assert(failed, "a 400 is a permanent failure");
+    cr_assert_eq(attempts, 1, "and never retried");
+}
+
+Test(notify, kill_9_after_the_gateway_took_it_still_sends_once)
+{
+    /* The gateway takes the request, then answers slowly; notify is killed
+     * before it hears back, and restarted. */
+    char mum[20], dad[20];
+    contact_mobile(PUPIL(3), "-m", mum);
+    contact_mobile(PUPIL(3), "-f", dad);
+    sim_fault("{\"path\":\"/v2/notifications/sms\",\"kind\":\"slow\",\"delay_ms\":3000,"
+              "\"count\":2}");
+    clock_at(DAY "T09:30:00+01:00");
+    absent(PUPIL(3), "N", "09:40");
+    for (int waited = 0; waited < 10000 && count_to("sms", mum) + count_to("sms", dad) < 1;
+         waited += 50)
+        ts_sleep_ms(50);
+    cr_assert_eq(ts_proc_stop(&notify, SIGKILL, 2000), 128 + SIGKILL);
+    start_notify();
+    cr_assert_eq(wait_count("sms", mum, 1, 20000), 1, "the mother: once");
+    cr_assert_eq(wait_count("sms", dad, 1, 20000), 1, "the father: once");
+}
