@@ -63,6 +63,36 @@ stop_all() {
 trap 'stop_all || true' EXIT
 trap 'echo; echo "== stopping"; stop_all; trap - EXIT; exit 0' INT TERM
 
+# The SMS and email gateways are outside services: the demo runs the
+# project's simulator of GOV.UK Notify and Twilio (sim/README.md), with
+# credentials made up for this run. Nothing leaves this machine.
+uuid() { cat /proc/sys/kernel/random/uuid; }
+notify_service=$(uuid)
+export ROLLCALL_SIM_NOTIFY_API_KEY="rollcall_demo-$notify_service-$(uuid)"
+export ROLLCALL_NOTIFY_API_KEY="$ROLLCALL_SIM_NOTIFY_API_KEY"
+twilio_sid="AC$(uuid | tr -d - | cut -c1-32)"
+export ROLLCALL_SIM_TWILIO_AUTH_TOKEN
+ROLLCALL_SIM_TWILIO_AUTH_TOKEN=$(uuid | tr -d -)
+export ROLLCALL_TWILIO_AUTH_TOKEN="$ROLLCALL_SIM_TWILIO_AUTH_TOKEN"
+sim_port=$(free_port)
+echo "== gateway simulator on 127.0.0.1:$sim_port (GOV.UK Notify and Twilio APIs)"
+build/dev/sim/rollcall-gateway-sim --port "$sim_port" --notify-service-id "$notify_service" \
+  --twilio-account-sid "$twilio_sid" 2>"$run/sim.log" &
+pids+=($!) names+=(sim)
+for _ in $(seq 100); do
+  grep -q '"sim.ready"' "$run/sim.log" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '"sim.ready"' "$run/sim.log" || { echo "the simulator did not start: $run/sim.log" >&2; exit 1; }
+# Texts go through Twilio's API (rendered here), emails through GOV.UK
+# Notify's, which needs its template ids: the demo gives the alerts' templates
+# made-up ones.
+mkdir -p "$run/templates"
+cp -r templates/. "$run/templates/"
+for t in first_day_absence social_worker_absence; do
+  printf 'notify: {email_template_id: %s}\n' "$(uuid)" >>"$run/templates/$t.yaml"
+done
+
 redis_port=$(free_port)
 echo "== redis-server on 127.0.0.1:$redis_port (AOF, fsync always, in $run)"
 redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$PWD/$run" \
@@ -75,12 +105,12 @@ for _ in $(seq 100); do
 done
 redis-cli -p "$redis_port" ping >/dev/null || { echo "redis did not start: $run/redis.log" >&2; exit 1; }
 
-ingest_pub=$(free_port) rules_pub=$(free_port) la_pub=$(free_port)
+ingest_pub=$(free_port) rules_pub=$(free_port) la_pub=$(free_port) notify_pub=$(free_port)
 ingest_http=$(free_port) reports_http=$(free_port)
 declare -A args=(
   [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http --clock replay"
   [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub --policies_dir $PWD/policies --clock replay"
-  [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub"
+  [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub --pub_endpoint tcp://127.0.0.1:$notify_pub --templates_dir $PWD/$run/templates --clock replay --sms_gateway twilio --twilio_url http://127.0.0.1:$sim_port --twilio_account_sid $twilio_sid --twilio_from +447700900000 --email_gateway notify --notify_url http://127.0.0.1:$sim_port"
   [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http"
 )
 for svc in ingest rules notify reports; do
@@ -91,7 +121,7 @@ for svc in ingest rules notify reports; do
 done
 
 echo "== waiting for the services"
-for i in 1 2 3 4; do
+for i in 2 3 4 5; do
   svc=${names[$i]}
   for _ in $(seq 150); do
     grep -q '"service.ready"' "$run/$svc.log" 2>/dev/null && break
@@ -144,13 +174,31 @@ for urn in $(redis-cli -p "$redis_port" smembers rc:schools | sort); do
     "$(redis-cli -p "$redis_port" hget "rs:school:{$urn}" today)"
 done
 
+# notify plans every event's messages and sends them through the simulator.
+for _ in $(seq 300); do
+  behind=0
+  for urn in $(redis-cli -p "$redis_port" smembers rc:schools); do
+    [ "$(redis-cli -p "$redis_port" get "rs:out:{$urn}")" = \
+      "$(redis-cli -p "$redis_port" get "rn:pos:{$urn}")" ] || behind=1
+  done
+  [ $behind -eq 0 ] && break
+  sleep 0.2
+done
+sleep 2
+for urn in $(redis-cli -p "$redis_port" smembers rc:schools | sort); do
+  printf '   notify    %s: %s messages planned, %s outcomes so far (sent, delivered, failed)\n' \
+    "$urn" "$(redis-cli -p "$redis_port" --scan --pattern "rn:msg:{$urn}:*" | wc -l)" \
+    "$(redis-cli -p "$redis_port" xlen "rn:outcomes:{$urn}")"
+done
+
 cat <<INFO
 
 Rollcall is running on loopback:
   redis      127.0.0.1:$redis_port      (AOF in $run)
   ingest     http://127.0.0.1:$ingest_http (docs/ingest-api.md), PUB tcp://127.0.0.1:$ingest_pub
   rules      PUB tcp://127.0.0.1:$rules_pub
-  notify     subscribed to rules
+  notify     subscribed to rules; texts via Twilio's API, emails via GOV.UK Notify's
+  gateways   simulator http://127.0.0.1:$sim_port (GET /_sim/messages lists what it took)
   reports    LA feed tcp://127.0.0.1:$la_pub, HTTP port $reports_http
   logs       $run/*.log (JSON lines)
 INFO

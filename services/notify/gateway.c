@@ -100,10 +100,29 @@ static rc_err_t notify_jwt(const gateway_t *g, rc_time_t now, char *out, size_t 
     return err;
 }
 
-/* form_add appends name=value, percent-encoded, to a growing buffer. */
+/* percent_encode writes s at o, all but RFC 3986's unreserved bytes as %XX,
+ * and returns the end. */
+static char *percent_encode(char *o, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    return o;
+}
+
+/* form_add appends name=value, both percent-encoded (Twilio's "DateSent>"
+ * must go as DateSent%3E: a raw '>' is not allowed in a URL), to a growing
+ * buffer. */
 static int form_add(char **buf, size_t *len, size_t *cap, const char *name, const char *value)
 {
-    size_t need = *len + strlen(name) + 3 * strlen(value) + 3;
+    size_t need = *len + 3 * strlen(name) + 3 * strlen(value) + 3;
     if (need > *cap) {
         size_t c = need * 2;
         char *v = realloc(*buf, c);
@@ -115,19 +134,9 @@ static int form_add(char **buf, size_t *len, size_t *cap, const char *name, cons
     char *o = *buf + *len;
     if (*len)
         *o++ = '&';
-    for (const char *p = name; *p; p++)
-        *o++ = *p;
+    o = percent_encode(o, name);
     *o++ = '=';
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            *o++ = (char)*p;
-        } else {
-            static const char hex[] = "0123456789ABCDEF";
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
-    }
+    o = percent_encode(o, value);
     *o = '\0';
     *len = (size_t)(o - *buf);
     return 1;
