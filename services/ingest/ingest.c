@@ -369,17 +369,17 @@ void ingest_destroy(ingest_t **self_p)
 
 /* ---- responses ---- */
 
-static void respond_json(ingest_response_t *out, int status, json_t *body)
+static void respond_json(http_response_t *out, int status, json_t *body)
 {
     out->status = status;
     out->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
 }
 
-static void respond_error(ingest_response_t *out, int status, const char *fmt, ...)
+static void respond_error(http_response_t *out, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void respond_error(ingest_response_t *out, int status, const char *fmt, ...)
+static void respond_error(http_response_t *out, int status, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -397,7 +397,7 @@ typedef struct {
 /* respond_batch answers a batch: 200 when anything was stored (or already
  * held), 422 when every row was rejected, 503 when Redis failed first. */
 static void respond_batch(ingest_t *self, int path, int json_rows, tally_t *t, rejects_t *rj,
-                          ingest_response_t *out)
+                          http_response_t *out)
 {
     if (rj->n) /* qsort wants a real array even for none */
         qsort(rj->v, rj->n, sizeof *rj->v, cmp_reject);
@@ -866,7 +866,7 @@ static int media_type(const char *ct, rec_format_t *fmt)
 }
 
 static void handle_records(ingest_t *self, int path, rec_kind_t kind, const char *content_type,
-                           const char *body, size_t len, ingest_response_t *out)
+                           const char *body, size_t len, http_response_t *out)
 {
     rec_format_t fmt;
     if (!media_type(content_type, &fmt)) {
@@ -1064,7 +1064,7 @@ static int case_from_json(json_t *item, size_t row, wire_msg_t *msg, rejects_t *
 }
 
 static void handle_cases(ingest_t *self, const char *content_type, const char *body, size_t len,
-                         ingest_response_t *out)
+                         http_response_t *out)
 {
     rec_format_t fmt;
     if (!media_type(content_type, &fmt) || fmt != REC_FMT_JSON) {
@@ -1125,7 +1125,7 @@ static void handle_cases(ingest_t *self, const char *content_type, const char *b
 /* ---- the replay clock ---- */
 
 static void handle_clock(ingest_t *self, const char *content_type, const char *body, size_t len,
-                         ingest_response_t *out)
+                         http_response_t *out)
 {
     rec_format_t fmt;
     if (self->cfg->clock != INGEST_CLOCK_REPLAY) {
@@ -1211,7 +1211,7 @@ static void handle_clock(ingest_t *self, const char *content_type, const char *b
 
 /* ---- health and metrics ---- */
 
-static void handle_health(ingest_t *self, ingest_response_t *out)
+static void handle_health(ingest_t *self, http_response_t *out)
 {
     redisReply *r = redis_ok(self) ? redisCommand(self->redis, "PING") : NULL;
     int up = r && r->type == REDIS_REPLY_STATUS;
@@ -1222,7 +1222,7 @@ static void handle_health(ingest_t *self, ingest_response_t *out)
         respond_json(out, 503, json_pack("{s:s,s:s}", "status", "unavailable", "redis", "down"));
 }
 
-static void handle_metrics(ingest_t *self, ingest_response_t *out)
+static void handle_metrics(ingest_t *self, http_response_t *out)
 {
     size_t cap = 8192, len = 0;
     char *b = malloc(cap);
@@ -1302,14 +1302,17 @@ static void count(ingest_t *self, int path, int status)
         self->c.requests[path][cls]++;
 }
 
-void ingest_count_http(ingest_t *self, int status)
+void ingest_count_http(void *ctx, int status)
 {
-    count(self, PATH_OTHER, status);
+    count(ctx, PATH_OTHER, status);
 }
 
-void ingest_handle(ingest_t *self, const char *method, const char *path, const char *content_type,
-                   const char *body, size_t len, ingest_response_t *out)
+void ingest_handle(void *ctx, const http_request_t *req, http_response_t *out)
 {
+    ingest_t *self = ctx;
+    const char *method = req->method, *path = req->url, *content_type = req->content_type;
+    const char *body = req->body;
+    size_t len = req->len;
     memset(out, 0, sizeof *out);
     self->request++;
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;

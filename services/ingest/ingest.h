@@ -2,7 +2,7 @@
  * type, body) in, a status and a JSON body out. Reference data lives in
  * Redis; marks, ticks, case facts and reference changes are appended to each
  * school's log (common/schoollog.h) and then published. docs/ingest-api.md
- * is the contract. The HTTP server around it is ingest_http.c. */
+ * is the contract. The HTTP server around it is common/http.h. */
 #ifndef ROLLCALL_INGEST_H
 #define ROLLCALL_INGEST_H
 
@@ -11,17 +11,11 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/http.h"
 #include "ingest/ingest_config.h"
 #include "rollcall/error.h"
 
 typedef struct ingest ingest_t;
-
-typedef struct {
-    int status;               /* HTTP status */
-    char *body;               /* JSON text, owned by the caller (free()); NULL only on ENOMEM */
-    const char *allow;        /* for 405: the methods allowed; else NULL */
-    const char *content_type; /* NULL: application/json */
-} ingest_response_t;
 
 /* ingest_new builds the service's logic over a Redis connection and a bound
  * PUB socket, both borrowed (they must outlive it), and installs the log's
@@ -31,14 +25,14 @@ ingest_t *ingest_new(const ingest_config_t *cfg, redisContext *redis, void *pub)
 /* ingest_destroy frees *self_p and sets it NULL; NULL-safe. */
 void ingest_destroy(ingest_t **self_p);
 
-/* ingest_handle answers one request. body[0..len) is the whole request body
- * (the HTTP layer enforces max_body and answers 413 itself). content_type
- * may be NULL. Every accepted row is durable in Redis before this returns. */
-void ingest_handle(ingest_t *self, const char *method, const char *path, const char *content_type,
-                   const char *body, size_t len, ingest_response_t *out);
+/* ingest_handle is ingest's http_handler_fn: ctx is the ingest_t. It answers
+ * one request from req's method, url, content_type (may be NULL) and whole
+ * body (the HTTP layer enforces max_body and answers 413 itself). Every
+ * accepted row is durable in Redis before this returns. */
+void ingest_handle(void *ctx, const http_request_t *req, http_response_t *out);
 
 /* ingest_count_http records a response the HTTP layer made itself (413,
- * timeouts), for /metrics. */
-void ingest_count_http(ingest_t *self, int status);
+ * timeouts), for /metrics: http_server_config_t's count, ctx the ingest_t. */
+void ingest_count_http(void *ctx, int status);
 
 #endif
