@@ -74,10 +74,14 @@ twilio_sid="AC$(uuid | tr -d - | cut -c1-32)"
 export ROLLCALL_SIM_TWILIO_AUTH_TOKEN
 ROLLCALL_SIM_TWILIO_AUTH_TOKEN=$(uuid | tr -d -)
 export ROLLCALL_TWILIO_AUTH_TOKEN="$ROLLCALL_SIM_TWILIO_AUTH_TOKEN"
-sim_port=$(free_port)
+export ROLLCALL_SIM_NOTIFY_CALLBACK_TOKEN
+ROLLCALL_SIM_NOTIFY_CALLBACK_TOKEN=$(uuid | tr -d -)
+export ROLLCALL_NOTIFY_CALLBACK_TOKEN="$ROLLCALL_SIM_NOTIFY_CALLBACK_TOKEN"
+sim_port=$(free_port) notify_http=$(free_port)
 echo "== gateway simulator on 127.0.0.1:$sim_port (GOV.UK Notify and Twilio APIs)"
 build/dev/sim/rollcall-gateway-sim --port "$sim_port" --notify-service-id "$notify_service" \
-  --twilio-account-sid "$twilio_sid" 2>"$run/sim.log" &
+  --twilio-account-sid "$twilio_sid" \
+  --notify-callback-url "http://127.0.0.1:$notify_http/v1/receipts/notify" 2>"$run/sim.log" &
 pids+=($!) names+=(sim)
 for _ in $(seq 100); do
   grep -q '"sim.ready"' "$run/sim.log" 2>/dev/null && break
@@ -110,7 +114,7 @@ ingest_http=$(free_port) reports_http=$(free_port)
 declare -A args=(
   [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http --clock replay"
   [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub --policies_dir $PWD/policies --clock replay"
-  [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub --pub_endpoint tcp://127.0.0.1:$notify_pub --templates_dir $PWD/$run/templates --clock replay --sms_gateway twilio --twilio_url http://127.0.0.1:$sim_port --twilio_account_sid $twilio_sid --twilio_from +447700900000 --email_gateway notify --notify_url http://127.0.0.1:$sim_port"
+  [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub --pub_endpoint tcp://127.0.0.1:$notify_pub --templates_dir $PWD/$run/templates --clock replay --sms_gateway twilio --twilio_url http://127.0.0.1:$sim_port --twilio_account_sid $twilio_sid --twilio_from +447700900000 --email_gateway notify --notify_url http://127.0.0.1:$sim_port --http_port $notify_http --public_url http://127.0.0.1:$notify_http"
   [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http"
 )
 for svc in ingest rules notify reports; do

@@ -19,7 +19,8 @@
 
 static ts_redis_t redis;
 static ts_proc_t ingest, rules, notify, sim;
-static int http_port, ingest_pub, rules_pub, notify_pub, sim_port;
+static int http_port, ingest_pub, rules_pub, notify_pub, sim_port, notify_http;
+#define CALLBACK_TOKEN "b3c1f0e2d4a5968778695a4b3c2d1e0f"
 static char dir[160], tdir[160];
 
 /* ---- the stack ---- */
@@ -29,10 +30,15 @@ static void start_sim(void)
     char port[16], url_note[64];
     snprintf(port, sizeof port, "%d", sim_port);
     snprintf(url_note, sizeof url_note, "%d", sim_port);
+    char callback[96];
+    snprintf(callback, sizeof callback, "http://127.0.0.1:%d/v1/receipts/notify", notify_http);
     setenv("ROLLCALL_SIM_NOTIFY_API_KEY", API_KEY, 1);
+    setenv("ROLLCALL_SIM_NOTIFY_CALLBACK_TOKEN", CALLBACK_TOKEN, 1);
     char *argv[] = {(char *)ts_binary("sim/rollcall-gateway-sim"),
                     "--port",
                     port,
+                    "--notify-callback-url",
+                    callback,
                     "--notify-service-id",
                     SERVICE_ID,
                     "--deliver-after",
@@ -50,6 +56,9 @@ static void start_notify(void)
     snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", notify_pub);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", sim_port);
     setenv("ROLLCALL_NOTIFY_API_KEY", API_KEY, 1);
+    setenv("ROLLCALL_NOTIFY_CALLBACK_TOKEN", CALLBACK_TOKEN, 1);
+    char hport[16];
+    snprintf(hport, sizeof hport, "%d", notify_http);
     char *argv[] = {(char *)ts_binary("services/rollcall-notify"),
                     "--redis-port",
                     rport,
@@ -68,7 +77,7 @@ static void start_notify(void)
                     "--notify-url",
                     url,
                     "--http-port",
-                    "0",
+                    hport,
                     "--quiet-hours",
                     "",
                     "--retry-first",
@@ -139,6 +148,7 @@ static void setup(void)
     rules_pub = ts_free_port();
     notify_pub = ts_free_port();
     sim_port = ts_free_port();
+    notify_http = ts_free_port();
     ts_start_ingest(&ingest, &redis, http_port, ingest_pub, NULL);
     snprintf(dir, sizeof dir, "%s/demo", redis.dir);
     snprintf(tdir, sizeof tdir, "%s/templates", redis.dir);
@@ -458,4 +468,109 @@ Test(notify, kill_9_after_the_gateway_took_it_still_sends_once)
     start_notify();
     cr_assert_eq(wait_count("sms", mum, 1, 20000), 1, "the mother: once");
     cr_assert_eq(wait_count("sms", dad, 1, 20000), 1, "the father: once");
+}
+
+/* state_of returns the state (and error, when err is not NULL) of the
+ * message to `to`, "" when there is none. */
+static void state_of(const char *to, char state[16], char err[200])
+{
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *keys = redisCommand(c, "KEYS rn:msg:{" URN "}:*");
+    state[0] = '\0';
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *r = redisCommand(c, "HMGET %s to state error", keys->element[i]->str);
+        if (r->element[0]->str && !strcmp(r->element[0]->str, to)) {
+            snprintf(state, 16, "%s", r->element[1]->str);
+            if (err)
+                snprintf(err, 200, "%s", r->element[2]->str ? r->element[2]->str : "");
+        }
+        freeReplyObject(r);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+}
+
+static long receipt(const char *token, const char *json)
+{
+    char url[128], auth[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/receipts/notify", notify_http);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    FILE *sink = fopen("/dev/null", "w");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+    long status;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    fclose(sink);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+Test(notify, delivery_receipts_move_messages_on_and_repeats_are_harmless)
+{
+    /* 07700 900999: the simulator's number whose receipt is a permanent failure. */
+    char body[600], dad[20], state[16], err[200];
+    contact_mobile(PUPIL(4), "-f", dad);
+    int n = snprintf(body, sizeof body,
+                     "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
+                     "priority\n%s,%s-m,Parent A,mother,Y,07700 900999,,1\n",
+                     PUPIL(4), PUPIL(4));
+    post("/v1/contacts", "text/csv", body, (size_t)n);
+    clock_at(DAY "T09:30:00+01:00");
+    absent(PUPIL(4), "N", "09:40");
+    for (int waited = 0; waited < 15000; waited += 100) {
+        state_of(dad, state, NULL);
+        if (!strcmp(state, "delivered"))
+            break;
+        ts_sleep_ms(100);
+    }
+    cr_assert_str_eq(state, "delivered", "the father's text was delivered");
+    for (int waited = 0; waited < 5000; waited += 100) {
+        state_of("+447700900999", state, err);
+        if (!strcmp(state, "failed"))
+            break;
+        ts_sleep_ms(100);
+    }
+    cr_assert_str_eq(state, "failed", "the mother's number could not be reached");
+    cr_assert(strstr(err, "permanent-failure"), "the school sees why: %s", err);
+
+    /* A repeated or late receipt changes nothing; a wrong token is refused. */
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *before = redisCommand(c, "XLEN rn:outcomes:{" URN "}");
+    json_t *all = sim_get("/_sim/messages");
+    const char *ref = NULL, *id = NULL;
+    size_t i;
+    json_t *m;
+    json_array_foreach(all, i, m)
+    {
+        const char *to = json_string_value(json_object_get(m, "to"));
+        if (to && !strcmp(to, dad)) {
+            ref = json_string_value(json_object_get(m, "reference"));
+            id = json_string_value(json_object_get(m, "id"));
+        }
+    }
+    cr_assert(ref && id);
+    char late[512];
+    snprintf(late, sizeof late,
+             "{\"id\":\"%s\",\"reference\":\"%s\",\"to\":\"x\",\"status\":\"%s\"}", id, ref,
+             "sending");
+    cr_assert_eq(receipt(CALLBACK_TOKEN, late), 200);
+    snprintf(late, sizeof late,
+             "{\"id\":\"%s\",\"reference\":\"%s\",\"to\":\"x\",\"status\":\"%s\"}", id, ref,
+             "delivered");
+    cr_assert_eq(receipt(CALLBACK_TOKEN, late), 200);
+    cr_assert_eq(receipt("not-the-token-not-the-token-0000", late), 401);
+    json_decref(all);
+    state_of(dad, state, NULL);
+    cr_assert_str_eq(state, "delivered");
+    redisReply *after = redisCommand(c, "XLEN rn:outcomes:{" URN "}");
+    cr_assert_eq(after->integer, before->integer, "no outcome for a repeat");
+    freeReplyObject(before);
+    freeReplyObject(after);
+    redisFree(c);
 }

@@ -34,7 +34,8 @@ typedef struct {
     char twilio_from[32];
     char webhook_url[NOTIFY_URL_MAX];
     char webhook_token[NOTIFY_SECRET_MAX];  /* secret */
-    int http_port;                          /* receipts (delivery callbacks) */
+    char http_bind[64];                     /* receipts listen here */
+    int http_port;                          /* receipts (delivery callbacks); 0 = none */
     char public_url[NOTIFY_URL_MAX];        /* how gateways reach http_port, for Twilio */
     char callback_token[NOTIFY_SECRET_MAX]; /* secret: Notify's callback bearer, Twilio's path */
     int rate_per_minute;                    /* per gateway key, shared by all notify processes */
