@@ -351,6 +351,9 @@ BEGIN {
       else if (p % 4 == 0)
         printf "%s,%s-3,Grandparent %s,grandparent,N,07700 900%03d,,3\n",
                upn[s, p], upn[s, p], sn, (n + 250) % 1000 > fc
+      if (sw == "Y")  # told of unexplained absence, by email, beside the parents
+        printf "%s,%s-4,Social worker (LA 909),social worker,N,,social.worker.%d@example.org,4\n",
+               upn[s, p], upn[s, p], n > fc
     }
   }
   close(fp); close(fc)
