@@ -19,9 +19,9 @@ awk -v dir="$dir" 'BEGIN {
   split("Smith Jones Patel Khan Brown Wilson Evans Taylor Hughes Ali", sur, " ");
 
   f = dir "/schools.csv";
-  print "urn,name,la_code,trust_id,policy" > f;
-  for (s = 1; s <= nschools; s++)
-    printf "%s,%s,909,NORTH-TRUST,%s\n", urn[s], sname[s], policy[s] > f;
+  print "urn,name,la_code,trust_id,policy,phone" > f;
+  for (s = 1; s <= nschools; s++)  # the drama range for landlines: 01632 960xxx
+    printf "%s,%s,909,NORTH-TRUST,%s,01632 960%03d\n", urn[s], sname[s], policy[s], s > f;
 
   f = dir "/calendar.csv";
   print "urn,kind,from,to,session" > f;

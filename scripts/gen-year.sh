@@ -300,12 +300,13 @@ BEGIN {
   alpha = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
   f = dir "/schools.csv"
-  print "urn,name,la_code,trust_id,policy" > f
+  print "urn,name,la_code,trust_id,policy,phone" > f
   for (s = 1; s <= nschools; s++) {
     urn[s] = 100200 + s
     secondary[s] = ((s - 1) % 3 == 0)  # the 004_hcat schools are secondaries
     name = sname[(s - 1) % 9 + 1] (s > 9 ? " " int((s - 1) / 9 + 1) : "")
-    printf "%s,%s,909,SMALL-TRUST,%s\n", urn[s], name, policy[(s - 1) % 3 + 1] > f
+    printf "%s,%s,909,SMALL-TRUST,%s,01632 960%03d\n", urn[s], name, policy[(s - 1) % 3 + 1],
+           s % 1000 > f
   }
   close(f)
 

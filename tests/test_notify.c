@@ -164,12 +164,6 @@ static void setup(void)
     const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
     for (int i = 0; i < 4; i++)
         post_file(kinds[i]);
-    { /* until schools.csv carries a phone column */
-        redisContext *c = ts_redis_connect(&redis);
-        redisReply *r = redisCommand(c, "HSET rc:school:{100102} phone %s", "01632 960102");
-        freeReplyObject(r);
-        redisFree(c);
-    }
     start_sim();
     ts_start_rules(&rules, &redis, "rules", ingest_pub, rules_pub, NULL);
     start_notify();

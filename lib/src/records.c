@@ -81,7 +81,8 @@ typedef enum {
 typedef struct {
     const char *name;
     jtype_t type;
-    int optional;     /* may be empty, and in JSON may be left out */
+    int optional;     /* 1: may be empty, and in JSON may be left out; 2: may also be
+                         left out of a CSV header (columns added after SPEC section 4) */
     const char *hint; /* what belongs here, ending "expected ..." messages */
 } col_t;
 
@@ -94,13 +95,14 @@ typedef struct {
     void (*build)(row_t *rw, record_t *rec);
 } kind_def_t;
 
-enum { S_URN, S_NAME, S_LA, S_TRUST, S_POLICY };
+enum { S_URN, S_NAME, S_LA, S_TRUST, S_POLICY, S_PHONE };
 static const col_t school_cols[] = {
     [S_URN] = {"urn", J_STR, 0, "the school's 6-digit URN, e.g. 100123"},
     [S_NAME] = {"name", J_STR, 0, "the school's name"},
     [S_LA] = {"la_code", J_STR, 0, "the 3-digit local authority code, e.g. 202"},
     [S_TRUST] = {"trust_id", J_STR, 1, "the trust's id, or empty for no trust"},
     [S_POLICY] = {"policy", J_STR, 0, "the policy's name, e.g. 002_lowther"},
+    [S_PHONE] = {"phone", J_STR, 2, "the number parents call, e.g. 01632 960123 (optional)"},
 };
 
 enum { C_URN, C_KIND, C_FROM, C_TO, C_SESSION };
@@ -793,6 +795,14 @@ static void build_school(row_t *rw, record_t *rec)
     f_la(rw, S_LA, s->la_code);
     f_text(rw, S_TRUST, T_IDENT, &s->trust_id);
     f_text(rw, S_POLICY, T_REQUIRED | T_IDENT, &s->policy);
+    if (f_text(rw, S_PHONE, 0, &s->phone) && s->phone) {
+        size_t n = strlen(s->phone);
+        if (n > 32 || strspn(s->phone, "0123456789 +()-") != n)
+            fail(rw, S_PHONE,
+                 "may contain only digits, spaces, '+', '(', ')' and '-' (at most 32); expected "
+                 "%s",
+                 rw->p->def->cols[S_PHONE].hint);
+    }
 }
 
 static void build_calendar(row_t *rw, record_t *rec)
@@ -1061,7 +1071,7 @@ static int csv_header(parser_t *p, const csv_reader_t *rd, int *map)
         }
     }
     for (size_t c = 0; c < def->ncols; c++) {
-        if (!seen[c]) {
+        if (!seen[c] && def->cols[c].optional < 2) {
             fatal(p, rd->row_line, def->cols[c].name,
                   "column is missing from the header row; %s needs: %s", def->name, list);
             ok = 0;

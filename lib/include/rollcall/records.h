@@ -42,6 +42,7 @@ typedef struct {
     char *name;     /* UTF-8, non-empty */
     char *trust_id; /* may be "" for a school in no trust */
     char *policy;   /* policy name, e.g. "002_lowther" */
+    char *phone;    /* the number parents call (optional column), or "" */
 } school_rec_t;
 
 typedef enum { CAL_TERM = 0, CAL_CLOSURE } cal_kind_t;
