@@ -100,6 +100,28 @@ Test(records, schools_csv)
     records_destroy(&r); /* a second destroy is harmless */
 }
 
+Test(records, schools_phone_column_is_optional)
+{
+    records_t *r = csv(REC_SCHOOLS,
+                       "urn,name,la_code,trust_id,policy,phone\n"
+                       "100123,A,202,,p,01632 960123\n100124,B,202,,p,\n",
+                       RC_OK);
+    cr_assert_eq(r->n, 2);
+    cr_assert_str_eq(r->v[0].u.school.phone, "01632 960123");
+    cr_assert_str_eq(r->v[1].u.school.phone, "");
+    records_destroy(&r);
+    r = csv(REC_SCHOOLS, SCHOOLS_HDR "100123,A,202,,p\n", RC_OK);
+    cr_assert_eq(r->n, 1, "a file without the column is fine");
+    cr_assert_str_eq(r->v[0].u.school.phone, "");
+    records_destroy(&r);
+    r = csv(REC_SCHOOLS, "urn,name,la_code,trust_id,policy,phone\n100123,A,202,,p,call Sam\n",
+            RC_EINVAL);
+    cr_assert_eq(r->n, 0);
+    cr_assert_eq(r->nerrors, 1);
+    cr_assert_str_eq(r->errors[0].column, "phone");
+    records_destroy(&r);
+}
+
 Test(records, schools_json)
 {
     records_t *r = json(REC_SCHOOLS,
