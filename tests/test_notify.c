@@ -48,6 +48,8 @@ static void start_sim(void)
     cr_assert(ts_proc_wait_log(&sim, "\"sim.ready\"", 10000), "the simulator did not start");
 }
 
+static const char *quiet_hours = ""; /* none, unless a test wants them */
+
 static void start_notify(void)
 {
     char rport[16], sub[64], pub[64], url[64];
@@ -79,7 +81,7 @@ static void start_notify(void)
                     "--http-port",
                     hport,
                     "--quiet-hours",
-                    "",
+                    (char *)quiet_hours,
                     "--retry-first",
                     "100ms",
                     "--request-timeout",
@@ -567,4 +569,20 @@ Test(notify, delivery_receipts_move_messages_on_and_repeats_are_harmless)
     freeReplyObject(before);
     freeReplyObject(after);
     redisFree(c);
+}
+
+Test(notify, quiet_hours_hold_texts_until_morning_but_not_emails)
+{
+    cr_assert_eq(ts_proc_stop(&notify, SIGTERM, 5000), 0);
+    quiet_hours = "20:00-07:00";
+    start_notify();
+    char mum[20];
+    contact_mobile(PUPIL(5), "-m", mum);
+    clock_at(DAY "T20:30:00+01:00");
+    absent(PUPIL(5), "N", "20:25"); /* recorded late in the evening */
+    ts_sleep_ms(3000);              /* time enough to send, were it not quiet */
+    cr_assert_eq(count_to("sms", mum), 0, "no text at 20:30");
+    clock_at("2026-09-03T07:05:00+01:00");
+    cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "sent once the quiet hours end");
+    quiet_hours = "";
 }
