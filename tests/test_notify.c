@@ -50,17 +50,20 @@ static void start_sim(void)
 
 static const char *quiet_hours = ""; /* none, unless a test wants them */
 
-static void start_notify(void)
+/* start_notify_as starts a notify process for schools ("" = all) with a
+ * rate limit, receipts on http, outcomes on pub. */
+static void start_notify_as(ts_proc_t *proc, const char *name, const char *schools,
+                            const char *rate, int http, int pubp)
 {
     char rport[16], sub[64], pub[64], url[64];
     snprintf(rport, sizeof rport, "%d", redis.port);
     snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", rules_pub);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", notify_pub);
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", pubp);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", sim_port);
     setenv("ROLLCALL_NOTIFY_API_KEY", API_KEY, 1);
     setenv("ROLLCALL_NOTIFY_CALLBACK_TOKEN", CALLBACK_TOKEN, 1);
     char hport[16];
-    snprintf(hport, sizeof hport, "%d", notify_http);
+    snprintf(hport, sizeof hport, "%d", http);
     char *argv[] = {(char *)ts_binary("services/rollcall-notify"),
                     "--redis-port",
                     rport,
@@ -86,10 +89,19 @@ static void start_notify(void)
                     "100ms",
                     "--request-timeout",
                     "1s",
+                    "--schools",
+                    (char *)schools,
+                    "--rate-per-minute",
+                    (char *)rate,
                     NULL};
-    ts_proc_spawn(&notify, redis.dir, "notify", argv);
-    cr_assert(ts_proc_wait_log(&notify, "\"service.ready\"", 10000), "notify did not start: %s",
-              notify.log);
+    ts_proc_spawn(proc, redis.dir, name, argv);
+    cr_assert(ts_proc_wait_log(proc, "\"service.ready\"", 10000), "%s did not start: %s", name,
+              proc->log);
+}
+
+static void start_notify(void)
+{
+    start_notify_as(&notify, "notify", "", "3000", notify_http, notify_pub);
 }
 
 static void post(const char *path, const char *ctype, const char *body, size_t len)
@@ -297,18 +309,23 @@ static void contact_mobile(const char *upn, const char *suffix, char out[20])
 static const int with_two[] = {1, 2, 3, 4, 6, 7, 8, 9};
 static char upns[8][16];
 
+/* pupil_of writes the UPN of the i-th pupil of urn with two parents. */
+static void pupil_of(const char *urn, int i, char out[16])
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "grep '^%s,' '%s/pupils.csv' | sed -n '%dp' | cut -d, -f2", urn, dir,
+             with_two[i]);
+    FILE *f = popen(cmd, "r");
+    cr_assert(fgets(out, 16, f), "no pupil %d of %s", with_two[i], urn);
+    pclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
 /* pupil returns the UPN of the i-th pupil of URN with two parents. */
 static const char *pupil(int i)
 {
-    if (upns[i][0])
-        return upns[i];
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "grep '^%s,' '%s/pupils.csv' | sed -n '%dp' | cut -d, -f2", URN, dir,
-             with_two[i]);
-    FILE *f = popen(cmd, "r");
-    cr_assert(fgets(upns[i], sizeof upns[i], f), "no pupil %d", with_two[i]);
-    pclose(f);
-    upns[i][strcspn(upns[i], "\n")] = '\0';
+    if (!upns[i][0])
+        pupil_of(URN, i, upns[i]);
     return upns[i];
 }
 #define PUPIL(n) pupil(n)
@@ -585,4 +602,56 @@ Test(notify, quiet_hours_hold_texts_until_morning_but_not_emails)
     clock_at("2026-09-03T07:05:00+01:00");
     cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "sent once the quiet hours end");
     quiet_hours = "";
+}
+
+/* seconds_of reads the simulator's "...T13:00:00.123000Z" as seconds of the day. */
+static double seconds_of(const char *iso)
+{
+    int h, m;
+    double sec;
+    cr_assert_eq(sscanf(strchr(iso, 'T') + 1, "%d:%d:%lfZ", &h, &m, &sec), 3, "%s", iso);
+    return h * 3600 + m * 60 + sec;
+}
+
+Test(notify, two_processes_share_one_rate_limit)
+{
+    /* Two notify processes, one school each, one GOV.UK Notify key limited
+     * to 600 requests a minute: 10 a second after a burst of 10. */
+    cr_assert_eq(ts_proc_stop(&notify, SIGTERM, 5000), 0);
+    ts_proc_t second;
+    start_notify_as(&notify, "notify-a", "100101", "600", ts_free_port(), ts_free_port());
+    start_notify_as(&second, "notify-b", "100102", "600", ts_free_port(), ts_free_port());
+    clock_at(DAY "T09:30:00+01:00");
+    char rows[4096] = "", upn[16];
+    const char *urns[] = {"100101", "100102"};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < 6; i++) {
+            pupil_of(urns[s], i, upn);
+            size_t n = strlen(rows);
+            snprintf(rows + n, sizeof rows - n, "%s,%s," DAY ",AM,N,," DAY "T09:35:00+01:00\n",
+                     urns[s], upn);
+        }
+    marks(rows); /* 12 pupils x 2 parents x (text + email) = 48 requests */
+    json_t *all = NULL;
+    for (int waited = 0; waited < 30000; waited += 200) {
+        json_decref(all);
+        all = sim_get("/_sim/messages");
+        if (json_array_size(all) >= 48)
+            break;
+        ts_sleep_ms(200);
+    }
+    cr_assert_eq(json_array_size(all), 48, "every message, once");
+    double first = 1e9, last = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(all, i, m)
+    {
+        double t = seconds_of(json_string_value(json_object_get(m, "received_at")));
+        first = t < first ? t : first;
+        last = t > last ? t : last;
+    }
+    json_decref(all);
+    /* (48 - 10) / 10 per second: at least 3.8 s between the first and the last. */
+    cr_assert_geq(last - first, 3.3, "the limit held across both processes: %.2f s", last - first);
+    cr_assert_eq(ts_proc_stop(&second, SIGTERM, 5000), 0);
 }
