@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "rollcall/date.h"
+
 /* The reserved recipients (sim/README.md keeps the same table for people).
  * 07700 900000-900999 is Ofcom's drama range, so no real phone is texted;
  * 07700 900002 / 900003 and the simulator.notify addresses are the ones
@@ -237,6 +239,40 @@ void sim_time_rfc2822(int64_t ms, char out[SIM_TIME_RFC_MAX])
     gmtime_r(&t, &tm);
     snprintf(out, SIM_TIME_RFC_MAX, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
              tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int32_t sim_gmt_day(int64_t ms)
+{
+    return time_local_date((rc_time_t)ms * 1000, 0);
+}
+
+int sim_twilio_day(const char *s, int32_t *day)
+{
+    size_t n = strlen(s);
+    rc_date_t d;
+    rc_time_t t;
+    if (n < 10 || date_parse(s, 10, &d) != RC_OK)
+        return -1;
+    if (n == 10) {
+        *day = d;
+        return 0;
+    }
+    if (s[10] != 'T')
+        return -1;
+    if (time_parse_iso(s, n, &t, NULL) == RC_OK) {
+        *day = time_local_date(t, 0);
+        return 0;
+    }
+    /* No offset: Twilio takes the date as written. The time must still be
+     * one, or any text after a 'T' would pass. */
+    static const char shape[] = "dd:dd:dd";
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char)s[11 + i]) : s[11 + i] != shape[i])
+            return -1;
+    if (s[19] != '\0' && s[19] != '.')
+        return -1;
+    *day = d;
+    return 0;
 }
 
 int64_t sim_now_ms(void)

@@ -76,6 +76,18 @@ void sim_time_iso(int64_t ms, char out[SIM_TIME_ISO_MAX]);
  * 09:30:00 +0000". */
 void sim_time_rfc2822(int64_t ms, char out[SIM_TIME_RFC_MAX]);
 
+/* sim_gmt_day is the GMT date of ms (since the epoch) as a day number
+ * (days since 1970-01-01, as rollcall/date.h counts them). */
+int32_t sim_gmt_day(int64_t ms);
+
+/* sim_twilio_day reads the value of one of Twilio's DateSent filters into
+ * *day (a GMT day number): "YYYY-MM-DD", or an ISO 8601 date-time with an
+ * offset ("2026-09-02T09:30:00+01:00", "...Z"), of which Twilio compares
+ * only the GMT date; a date-time without an offset counts by its date.
+ * Returns 0, or -1 (*day untouched) for anything else, ">=2026-09-02"
+ * included. */
+int sim_twilio_day(const char *s, int32_t *day);
+
 /* sim_now_ms is the wall clock in milliseconds since the epoch. */
 int64_t sim_now_ms(void);
 

@@ -126,6 +126,38 @@ static json_t *message_json(const char *account_sid, const sim_msg_t *m)
         "feedback", feedback, "to", m->to, "uri", uri);
 }
 
+/* Twilio's magic "To" numbers: with its test credentials they are refused
+ * as a real number of that kind would be. Most messages quote the number,
+ * as Twilio's do; after NULL: they do not. */
+static const struct {
+    const char *to;
+    int code;
+    const char *before, *after; /* the message either side of the number; NULL: no number */
+} magic_to[] = {
+    {"+15005550001", 21211, "Invalid 'To' Phone Number: ", ""},
+    {"+15005550002", 21612, "The 'To' phone number: ", ", is not currently reachable via SMS."},
+    {"+15005550003", 21408,
+     "Permission to send an SMS has not been enabled for the region indicated by the 'To' "
+     "number: ",
+     "."},
+    {"+15005550004", 21610, "Attempt to send to unsubscribed recipient", NULL},
+    {"+15005550009", 21614, "'To' number is not a valid mobile number", NULL},
+};
+
+/* refused_to answers 400 and returns 1 when to is one of the magic numbers. */
+static int refused_to(sim_response_t *out, const char *to)
+{
+    for (size_t i = 0; i < sizeof magic_to / sizeof magic_to[0]; i++)
+        if (strcmp(to, magic_to[i].to) == 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s%s%s", magic_to[i].before, magic_to[i].after ? to : "",
+                     magic_to[i].after ? magic_to[i].after : "");
+            sim_twilio_error(out, 400, magic_to[i].code, msg);
+            return 1;
+        }
+    return 0;
+}
+
 /* An alphanumeric sender id: 1 to 11 letters, digits and spaces, one a letter. */
 static int alnum_sender(const char *s)
 {
@@ -164,6 +196,8 @@ static void create(const sim_ctx_t *ctx, const sim_request_t *req, sim_response_
         sim_twilio_error(out, 400, 21211, err);
         goto out;
     }
+    if (refused_to(out, to))
+        goto out;
     if ((!from || !*from) && (!mg || !*mg)) {
         sim_twilio_error(out, 400, 21603,
                          "A 'From' or 'MessagingServiceSid' parameter is required to send a "
@@ -255,38 +289,154 @@ static void fetch(const sim_ctx_t *ctx, const sim_request_t *req, const char *ms
         sim_reply_json(out, 200, o);
 }
 
+/* The filters of a list request, as Twilio's "Read multiple Message
+ * resources" takes them. */
+static const char *const list_filters[] = {"To", "From", "DateSent", "DateSent<", "DateSent>"};
+enum { F_TO, F_FROM, F_ON, F_UNTIL, F_SINCE, NFILTERS };
+
+typedef struct {
+    const char *value[NFILTERS]; /* NULL: not given */
+    int32_t day[NFILTERS];       /* the DateSent filters' GMT day numbers */
+} filters_t;
+
+/* matches is true when m passes every filter. Twilio filters on date_sent
+ * and compares GMT dates only; a message not sent yet (queued, accepted)
+ * has no date_sent, so any DateSent filter leaves it out. */
+static int matches(const sim_msg_t *m, const filters_t *f)
+{
+    if (m->gateway != SIM_GW_TWILIO || (f->value[F_TO] && strcmp(f->value[F_TO], m->to) != 0) ||
+        (f->value[F_FROM] && (!m->from || strcmp(f->value[F_FROM], m->from) != 0)))
+        return 0;
+    if (!f->value[F_ON] && !f->value[F_UNTIL] && !f->value[F_SINCE])
+        return 1;
+    if (!m->sent_ms)
+        return 0;
+    int32_t day = sim_gmt_day(m->sent_ms);
+    return (!f->value[F_ON] || day == f->day[F_ON]) &&
+           (!f->value[F_UNTIL] || day <= f->day[F_UNTIL]) &&
+           (!f->value[F_SINCE] || day >= f->day[F_SINCE]);
+}
+
+/* percent_encode appends s to o, all but RFC 3986's unreserved bytes as
+ * %XX, as Twilio writes its page URIs; returns the new end. */
+static char *percent_encode(char *o, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    return o;
+}
+
+/* page_uri returns (malloc'd; NULL on ENOMEM) the URI of page `page`: the
+ * filters as given, then PageSize and Page, as Twilio's own page URIs are. */
+static char *page_uri(const char *sid, const filters_t *f, long page_size, long page)
+{
+    size_t cap = sizeof API + strlen(sid) + 64;
+    for (int i = 0; i < NFILTERS; i++)
+        if (f->value[i])
+            cap += 3 * (strlen(list_filters[i]) + strlen(f->value[i])) + 2;
+    char *uri = malloc(cap), *o;
+    if (!uri)
+        return NULL;
+    o = uri + sprintf(uri, API "%s/Messages.json?", sid);
+    for (int i = 0; i < NFILTERS; i++) {
+        if (!f->value[i])
+            continue;
+        o = percent_encode(o, list_filters[i]);
+        *o++ = '=';
+        o = percent_encode(o, f->value[i]);
+        *o++ = '&';
+    }
+    sprintf(o, "PageSize=%ld&Page=%ld", page_size, page);
+    return uri;
+}
+
+/* number reads a whole decimal query value in [lo, hi]; def when absent,
+ * -1 when it is not one. */
+static long number(const char *s, long lo, long hi, long def)
+{
+    char *end;
+    if (!s)
+        return def;
+    long v = strtol(s, &end, 10);
+    return end == s || *end || v < lo || v > hi ? -1 : v;
+}
+
 static void list(const sim_ctx_t *ctx, const sim_request_t *req, sim_response_t *out)
 {
     const char *sid = ctx->cfg->twilio_account_sid;
-    const char *to = sim_query(req, "To"), *from = sim_query(req, "From");
-    const char *ps = sim_query(req, "PageSize");
-    long page_size = ps ? strtol(ps, NULL, 10) : DEFAULT_PAGE;
-    char uri[300];
-    json_t *msgs = json_array();
+    filters_t f = {0};
+    char err[300];
+    char *uri = NULL, *first = NULL, *prev = NULL, *next = NULL;
+    json_t *msgs = NULL;
 
-    if (page_size < 1 || page_size > 1000)
-        page_size = DEFAULT_PAGE;
-    if (!msgs) {
-        sim_reply_json(out, 503, NULL);
+    for (int i = 0; i < NFILTERS; i++) {
+        f.value[i] = sim_query(req, list_filters[i]);
+        if (i >= F_ON && f.value[i] && sim_twilio_day(f.value[i], &f.day[i]) != 0) {
+            snprintf(err, sizeof err, "Invalid %s value: %.100s (expected YYYY-MM-DD)",
+                     list_filters[i], f.value[i]);
+            sim_twilio_error(out, 400, 20001, err);
+            return;
+        }
+    }
+    long page_size = number(sim_query(req, "PageSize"), 1, 1000, DEFAULT_PAGE);
+    long page = number(sim_query(req, "Page"), 0, 1000000, 0);
+    if (page_size < 0 || page < 0) {
+        sim_twilio_error(out, 400, 20001,
+                         page_size < 0 ? "PageSize must be a whole number from 1 to 1000"
+                                       : "Page must be a whole number from 0");
         return;
     }
+    if (!(msgs = json_array()))
+        goto oom;
+    /* Newest first; PageToken is not needed: Page alone says where to start. */
+    long skip = page * page_size, matched = 0;
+    int more = 0;
     sim_store_lock(ctx->store);
-    for (size_t i = sim_store_count(ctx->store);
-         i-- > 0 && (long)json_array_size(msgs) < page_size;) {
+    for (size_t i = sim_store_count(ctx->store); i-- > 0;) {
         const sim_msg_t *m = sim_store_at(ctx->store, i);
-        if (m->gateway == SIM_GW_TWILIO && (!to || strcmp(to, m->to) == 0) &&
-            (!from || (m->from && strcmp(from, m->from) == 0)))
-            json_array_append_new(msgs, message_json(sid, m));
+        if (!matches(m, &f) || matched++ < skip)
+            continue;
+        if ((long)json_array_size(msgs) == page_size) {
+            more = 1;
+            break;
+        }
+        if (json_array_append_new(msgs, message_json(sid, m)) != 0) {
+            sim_store_unlock(ctx->store);
+            goto oom;
+        }
     }
     sim_store_unlock(ctx->store);
-    /* One page only: the simulator keeps few enough messages. */
-    snprintf(uri, sizeof uri, API "%s/Messages.json?PageSize=%ld&Page=0", sid, page_size);
+    uri = page_uri(sid, &f, page_size, page);
+    first = page_uri(sid, &f, page_size, 0);
+    prev = page > 0 ? page_uri(sid, &f, page_size, page - 1) : NULL;
+    next = more ? page_uri(sid, &f, page_size, page + 1) : NULL;
+    if (!uri || !first || (page > 0 && !prev) || (more && !next))
+        goto oom;
+    json_int_t n = (json_int_t)json_array_size(msgs);
     sim_reply_json(out, 200,
-                   json_pack("{s:o, s:i, s:i, s:I, s:s, s:s, s:n, s:n, s:i, s:s}", "messages", msgs,
-                             "page", 0, "page_size", (int)page_size, "end",
-                             (json_int_t)json_array_size(msgs) - 1, "uri", uri, "first_page_uri",
-                             uri, "next_page_uri", "previous_page_uri", "start", 0, "account_sid",
-                             sid));
+                   json_pack("{s:I, s:s, s:O, s:s?, s:i, s:i, s:s?, s:I, s:s}", "end",
+                             (json_int_t)skip + (n ? n - 1 : 0), "first_page_uri", first,
+                             "messages", msgs, "next_page_uri", next, "page", (int)page,
+                             "page_size", (int)page_size, "previous_page_uri", prev, "start",
+                             (json_int_t)skip, "uri", uri));
+    goto out;
+oom:
+    sim_reply_json(out, 503, NULL);
+out:
+    json_decref(msgs);
+    free(uri);
+    free(first);
+    free(prev);
+    free(next);
 }
 
 void sim_twilio_handle(const sim_ctx_t *ctx, const sim_request_t *req, sim_response_t *out)

@@ -1,5 +1,6 @@
 /* sim_twilio.h - Twilio Programmable Messaging as the simulator speaks it:
- * create a Message, fetch one, list them; basic auth; Twilio's error shape. */
+ * create a Message, fetch one, list them (To, From and the DateSent filters,
+ * newest first, PageSize and Page); basic auth; Twilio's error shape. */
 #ifndef ROLLCALL_SIM_TWILIO_H
 #define ROLLCALL_SIM_TWILIO_H
 

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rollcall/log.h"
+#include "sim_api.h"
 #include "sim_auth.h"
 #include "sim_faults.h"
 #include "sim_text.h"
@@ -91,6 +93,287 @@ Test(sim_text, reserved_recipients_fail)
     cr_expect_str_eq(sim_outcome_twilio_status(SIM_OUTCOME_PERMANENT, &code), "undelivered");
     cr_expect_eq(code, 30005);
     cr_expect_str_eq(sim_outcome_notify_status(SIM_OUTCOME_TECHNICAL), "technical-failure");
+}
+
+Test(sim_text, twilio_date_sent_values)
+{
+    int32_t day = -1;
+    cr_expect_eq(sim_twilio_day("2026-09-02", &day), 0);
+    cr_expect_eq(day, 20698, "days since 1970-01-01");
+    cr_expect_eq(sim_twilio_day("2026-09-02T00:30:00+01:00", &day), 0);
+    cr_expect_eq(day, 20697, "a date-time counts by its GMT date");
+    cr_expect_eq(sim_twilio_day("2026-09-02T23:30:00-01:00", &day), 0);
+    cr_expect_eq(day, 20699);
+    cr_expect_eq(sim_twilio_day("2026-09-02T10:00:00Z", &day), 0);
+    cr_expect_eq(day, 20698);
+    cr_expect_eq(sim_twilio_day("2026-09-02T10:00:00", &day), 0);
+    cr_expect_eq(day, 20698, "no offset: the date as written");
+    const char *bad[] = {">=2026-09-02",
+                         "2026-9-2",
+                         "2026-09-02 10:00:00",
+                         "2026-02-30",
+                         "2026-09-02T1",
+                         "2026-09-02Tnoon",
+                         "",
+                         "yesterday"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        day = -1;
+        cr_expect_eq(sim_twilio_day(bad[i], &day), -1, "%s", bad[i]);
+        cr_expect_eq(day, -1, "%s leaves day alone", bad[i]);
+    }
+    cr_expect_eq(sim_gmt_day(INT64_C(1788307200000)), 20698, "2026-09-02T00:00:00Z");
+    cr_expect_eq(sim_gmt_day(INT64_C(1788307200000) - 1), 20697);
+    cr_expect_eq(sim_gmt_day(INT64_C(1788307200000) + 86399999), 20698);
+}
+
+/* ---- Twilio's message list, through sim_handle with no sockets ----------- */
+
+/* jstr returns the string at a dotted path ("content.body") of j, or NULL. */
+static const char *jstr(const json_t *j, const char *path)
+{
+    char key[64];
+    const json_t *v = j;
+    while (v && *path) {
+        size_t n = strcspn(path, ".");
+        snprintf(key, sizeof key, "%.*s", (int)n, path);
+        v = json_object_get(v, key);
+        path += n + (path[n] == '.');
+    }
+    return json_string_value(v);
+}
+
+#define BASIC_AUTH                                                                                 \
+    "Basic "                                                                                       \
+    "QUMwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjowMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZg=="
+#define SEP_01_0800 INT64_C(1788249600000) /* 2026-09-01T08:00:00Z */
+#define SEP_02_0800 INT64_C(1788336000000)
+#define MUM         "+447700900123"
+#define DAD         "+447700900456"
+#define MESSAGES    "/2010-04-01/Accounts/" ACCOUNT_SID "/Messages.json"
+
+static sim_config_t U_cfg;
+static sim_store_t *U_store;
+static sim_ctx_t U_ctx;
+static char U_sids[4][SIM_SID_LEN + 1];
+
+/* call hands one request to sim_handle; query is "k=v&k2=v2" already
+ * decoded (no '&' or '=' inside values). Returns the answer as JSON. */
+static json_t *call(const char *method, const char *path, const char *query, const char *auth,
+                    const char *body, int64_t now_ms, int *status)
+{
+    sim_param_t q[8];
+    size_t nq = 0;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", query ? query : "");
+    for (char *save = NULL, *kv = strtok_r(buf, "&", &save); kv && nq < 8;
+         kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        cr_assert_not_null(eq, "%s", kv);
+        *eq = '\0';
+        q[nq++] = (sim_param_t){kv, eq + 1};
+    }
+    sim_request_t req = {.method = method,
+                         .path = path,
+                         .query = q,
+                         .nquery = nq,
+                         .authorization = auth,
+                         .body = body ? body : "",
+                         .body_len = body ? strlen(body) : 0,
+                         .now_ms = now_ms};
+    sim_response_t out;
+    sim_handle(&U_ctx, &req, NULL, &out);
+    cr_assert_not_null(out.body);
+    json_t *j = json_loads(out.body, 0, NULL);
+    cr_assert_not_null(j, "%s", out.body);
+    *status = out.status;
+    free(out.body);
+    return j;
+}
+
+/* list GETs the message list with query and returns it (asserting 200). */
+static json_t *list(const char *query)
+{
+    int status;
+    json_t *j = call("GET", MESSAGES, query, BASIC_AUTH, NULL, SEP_02_0800, &status);
+    cr_assert_eq(status, 200, "%s", query);
+    return j;
+}
+
+/* sids_of writes the sids of a list's messages, space-separated, as
+ * indexes into U_sids ("2 1 0"). */
+static const char *sids_of(const json_t *page, char *out, size_t cap)
+{
+    size_t i, n = 0;
+    json_t *m;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(page, "messages"), i, m)
+    {
+        const char *sid = json_string_value(json_object_get(m, "sid"));
+        for (int k = 0; k < 4; k++)
+            if (sid && !strcmp(sid, U_sids[k]))
+                n += (size_t)snprintf(out + n, cap - n, "%s%d", n ? " " : "", k);
+    }
+    return out;
+}
+
+/* Four messages: 0 to mum sent 1 Sep, 1 to dad sent 2 Sep, 2 to mum from
+ * another sender sent 2 Sep, 3 to mum still queued (no date_sent). */
+static void unit_setup(void)
+{
+    log_set_level(LOG_LEVEL_WARN); /* sim.accepted lines would only be noise here */
+    memset(&U_cfg, 0, sizeof U_cfg);
+    snprintf(U_cfg.twilio_account_sid, sizeof U_cfg.twilio_account_sid, ACCOUNT_SID);
+    snprintf(U_cfg.twilio_auth_token, sizeof U_cfg.twilio_auth_token, AUTH_TOKEN);
+    U_store = sim_store_new("");
+    cr_assert_not_null(U_store);
+    U_ctx = (sim_ctx_t){.cfg = &U_cfg, .store = U_store};
+    const char *forms[] = {"To=%2B447700900123&From=%2B447700900000&Body=first",
+                           "To=%2B447700900456&From=%2B447700900000&Body=second",
+                           "To=%2B447700900123&From=Rollcall&Body=third",
+                           "To=%2B447700900123&From=%2B447700900000&Body=fourth"};
+    const int64_t sent[] = {SEP_01_0800, SEP_02_0800, SEP_02_0800 + 3600000, 0};
+    for (int i = 0; i < 4; i++) {
+        int status;
+        json_t *j = call("POST", MESSAGES, NULL, BASIC_AUTH, forms[i],
+                         (sent[i] ? sent[i] : SEP_02_0800) - 1000, &status);
+        cr_assert_eq(status, 201);
+        snprintf(U_sids[i], sizeof U_sids[i], "%s", json_string_value(json_object_get(j, "sid")));
+        json_decref(j);
+        if (!sent[i])
+            continue;
+        sim_store_lock(U_store);
+        sim_msg_t *m = sim_store_find(U_store, SIM_GW_TWILIO, U_sids[i]);
+        cr_assert_not_null(m);
+        sim_store_set_status(U_store, m, "delivered", 0, 1, 1, sent[i]);
+        sim_store_unlock(U_store);
+    }
+}
+
+static void unit_teardown(void)
+{
+    sim_store_destroy(&U_store);
+}
+
+TestSuite(sim_twilio_list, .init = unit_setup, .fini = unit_teardown);
+
+Test(sim_twilio_list, newest_first_in_twilios_page_shape)
+{
+    char got[32];
+    json_t *p = list(NULL);
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "3 2 1 0");
+    cr_expect_eq(json_integer_value(json_object_get(p, "page")), 0);
+    cr_expect_eq(json_integer_value(json_object_get(p, "page_size")), 50);
+    cr_expect_eq(json_integer_value(json_object_get(p, "start")), 0);
+    cr_expect_eq(json_integer_value(json_object_get(p, "end")), 3);
+    cr_expect(json_is_null(json_object_get(p, "next_page_uri")));
+    cr_expect(json_is_null(json_object_get(p, "previous_page_uri")));
+    cr_expect_str_eq(jstr(p, "uri"), MESSAGES "?PageSize=50&Page=0");
+    cr_expect_str_eq(jstr(p, "first_page_uri"), MESSAGES "?PageSize=50&Page=0");
+    cr_expect_null(json_object_get(p, "account_sid"), "not a field of the page");
+    json_t *m = json_array_get(json_object_get(p, "messages"), 3);
+    cr_expect_str_eq(jstr(m, "body"), "first");
+    cr_expect_str_eq(jstr(m, "to"), MUM);
+    cr_expect_str_eq(jstr(m, "date_sent"), "Tue, 01 Sep 2026 08:00:00 +0000");
+    cr_expect_str_eq(jstr(m, "status"), "delivered");
+    m = json_array_get(json_object_get(p, "messages"), 0);
+    cr_expect(json_is_null(json_object_get(m, "date_sent")), "the queued one was not sent yet");
+    json_decref(p);
+}
+
+Test(sim_twilio_list, filters_by_to_and_from)
+{
+    char got[32];
+    json_t *p = list("To=" MUM);
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "3 2 0");
+    cr_expect_str_eq(jstr(p, "uri"), MESSAGES "?To=%2B447700900123&PageSize=50&Page=0");
+    json_decref(p);
+    p = list("To=" MUM "&From=Rollcall");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "2");
+    json_decref(p);
+    p = list("To=" DAD);
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "1");
+    json_decref(p);
+    p = list("To=+447700900999");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "");
+    cr_expect_eq(json_integer_value(json_object_get(p, "end")), 0);
+    json_decref(p);
+}
+
+Test(sim_twilio_list, date_sent_filters_compare_gmt_dates)
+{
+    char got[32];
+    json_t *p = list("DateSent=2026-09-02");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "2 1");
+    json_decref(p);
+    p = list("DateSent>=2026-09-02");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "2 1", "on or after, the queued one left out");
+    cr_expect_str_eq(jstr(p, "uri"), MESSAGES "?DateSent%3E=2026-09-02&PageSize=50&Page=0");
+    json_decref(p);
+    p = list("DateSent<=2026-09-01");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "0", "on or before");
+    json_decref(p);
+    p = list("DateSent<=2026-09-02&DateSent>=2026-09-02");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "2 1");
+    json_decref(p);
+    p = list("DateSent>=2026-09-03");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "");
+    json_decref(p);
+    /* As rollcall-notify reconciles: the number, sent since the attempt's day. */
+    p = list("To=" MUM "&DateSent>=2026-09-01");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "2 0");
+    cr_expect_str_eq(jstr(p, "uri"),
+                     MESSAGES "?To=%2B447700900123&DateSent%3E=2026-09-01&PageSize=50&Page=0");
+    json_decref(p);
+    p = list("DateSent>=2026-09-02T00:30:00+01:00");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "2 1 0", "that is 1 September in GMT");
+    json_decref(p);
+}
+
+Test(sim_twilio_list, pages_follow_page_and_page_size)
+{
+    char got[32];
+    json_t *p = list("PageSize=3");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "3 2 1");
+    cr_expect_str_eq(jstr(p, "next_page_uri"), MESSAGES "?PageSize=3&Page=1");
+    cr_expect(json_is_null(json_object_get(p, "previous_page_uri")));
+    json_decref(p);
+    p = list("PageSize=3&Page=1");
+    cr_expect_str_eq(sids_of(p, got, sizeof got), "0");
+    cr_expect(json_is_null(json_object_get(p, "next_page_uri")));
+    cr_expect_str_eq(jstr(p, "previous_page_uri"), MESSAGES "?PageSize=3&Page=0");
+    cr_expect_str_eq(jstr(p, "first_page_uri"), MESSAGES "?PageSize=3&Page=0");
+    cr_expect_eq(json_integer_value(json_object_get(p, "start")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(p, "end")), 3);
+    json_decref(p);
+    p = list("PageSize=4");
+    cr_expect(json_is_null(json_object_get(p, "next_page_uri")), "exactly one full page");
+    json_decref(p);
+}
+
+Test(sim_twilio_list, refuses_bad_values_and_bad_auth)
+{
+    const char *bad[] = {
+        "DateSent>=>=2026-09-02", "DateSent=2026-13-01", "DateSent<=soon", "PageSize=0",
+        "PageSize=1001",          "PageSize=ten",        "Page=-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status;
+        json_t *j = call("GET", MESSAGES, bad[i], BASIC_AUTH, NULL, SEP_02_0800, &status);
+        cr_expect_eq(status, 400, "%s", bad[i]);
+        cr_expect_eq(json_integer_value(json_object_get(j, "code")), 20001, "%s", bad[i]);
+        json_decref(j);
+    }
+    int status;
+    json_t *j = call("GET", MESSAGES, "To=" MUM, NULL, NULL, SEP_02_0800, &status);
+    cr_expect_eq(status, 401);
+    cr_expect_eq(json_integer_value(json_object_get(j, "code")), 20003);
+    json_decref(j);
+    j = call("GET", "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json", NULL,
+             BASIC_AUTH, NULL, SEP_02_0800, &status);
+    cr_expect_eq(status, 404, "another account's list");
+    json_decref(j);
+    j = call("DELETE", MESSAGES, NULL, BASIC_AUTH, NULL, SEP_02_0800, &status);
+    cr_expect_eq(status, 405);
+    json_decref(j);
 }
 
 Test(sim_auth, twilio_signature_matches_twilios_own)
@@ -453,19 +736,6 @@ static resp_t twilio(const char *method, const char *path_tail, const char *body
     char path[256];
     snprintf(path, sizeof path, "/2010-04-01/Accounts/" ACCOUNT_SID "%s", path_tail);
     return request(method, path, NULL, ACCOUNT_SID ":" AUTH_TOKEN, body, 10000);
-}
-
-static const char *jstr(const json_t *j, const char *path)
-{
-    char key[64];
-    const json_t *v = j;
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(key, sizeof key, "%.*s", (int)n, path);
-        v = json_object_get(v, key);
-        path += n + (path[n] == '.');
-    }
-    return json_string_value(v);
 }
 
 /* first_error returns errors[0].error and .message of a Notify error. */
@@ -857,6 +1127,53 @@ Test(gateway_sim, twilio_create_and_fetch)
     resp_free(&r);
 }
 
+Test(gateway_sim, twilio_list_finds_a_dropped_message_as_notify_looks_for_it)
+{
+    char day[16], tail[200];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(day, sizeof day, "%Y-%m-%d", gmtime_r(&now, &tm));
+    add_fault("{\"path\":\"/2010-04-01/\",\"method\":\"POST\",\"kind\":\"drop_after_receive\"}");
+    resp_t r = twilio("POST", "/Messages.json",
+                      "To=%2B447700900123&From=%2B447700900000&Body=Absent+today");
+    cr_expect_eq(r.rc, CURLE_GOT_NOTHING, "curl: %s", curl_easy_strerror(r.rc));
+    resp_free(&r);
+
+    /* The caller lists what went to the number since the attempt's day, as
+     * rollcall-notify does; the message is there once it has a date_sent. */
+    snprintf(tail, sizeof tail, "/Messages.json?To=%%2B447700900123&DateSent%%3E=%s", day);
+    json_t *m = NULL;
+    for (int waited = 0; waited <= 5000 && !m; waited += 50) {
+        r = twilio("GET", tail, NULL);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        m = json_incref(json_array_get(json_object_get(r.json, "messages"), 0));
+        if (m) {
+            cr_expect_eq(json_array_size(json_object_get(r.json, "messages")), 1, "%s", r.body);
+            char uri[200];
+            snprintf(uri, sizeof uri,
+                     "/2010-04-01/Accounts/" ACCOUNT_SID
+                     "/Messages.json?To=%%2B447700900123&DateSent%%3E=%s&PageSize=50&Page=0",
+                     day);
+            cr_expect_str_eq(jstr(r.json, "uri"), uri);
+            cr_expect(json_is_null(json_object_get(r.json, "next_page_uri")));
+        }
+        resp_free(&r);
+        if (!m)
+            ts_sleep_ms(50);
+    }
+    cr_assert_not_null(m, "the dropped message was never listed");
+    cr_expect_str_eq(jstr(m, "to"), "+447700900123");
+    cr_expect_str_eq(jstr(m, "body"), "Absent today");
+    cr_expect(sim_sid_valid(jstr(m, "sid"), "SM"));
+    cr_expect_not_null(jstr(m, "date_sent"));
+    json_decref(m);
+
+    r = request("GET", "/2010-04-01/Accounts/" ACCOUNT_SID "/Messages.json", NULL, NULL, NULL,
+                5000);
+    cr_expect_eq(r.status, 401, "listing needs the same basic auth");
+    resp_free(&r);
+}
+
 Test(gateway_sim, twilio_auth_and_validation)
 {
     resp_t r =
@@ -879,6 +1196,18 @@ Test(gateway_sim, twilio_auth_and_validation)
     cr_expect_str_eq(jstr(r.json, "message"), "Invalid 'To' Phone Number: 07700 900123");
     cr_expect_str_eq(jstr(r.json, "more_info"), "https://www.twilio.com/docs/errors/21211");
     cr_expect_eq(json_integer_value(json_object_get(r.json, "status")), 400);
+    resp_free(&r);
+
+    /* Twilio's magic numbers are refused as Twilio refuses them. */
+    r = twilio("POST", "/Messages.json", "To=%2B15005550001&From=%2B15005550006&Body=hi");
+    cr_expect_eq(r.status, 400);
+    cr_expect_eq(json_integer_value(json_object_get(r.json, "code")), 21211, "%s", r.body);
+    cr_expect_str_eq(jstr(r.json, "message"), "Invalid 'To' Phone Number: +15005550001");
+    resp_free(&r);
+    r = twilio("POST", "/Messages.json", "To=%2B15005550004&From=%2B15005550006&Body=hi");
+    cr_expect_eq(r.status, 400);
+    cr_expect_eq(json_integer_value(json_object_get(r.json, "code")), 21610, "%s", r.body);
+    cr_expect_str_eq(jstr(r.json, "message"), "Attempt to send to unsubscribed recipient");
     resp_free(&r);
 
     r = twilio("POST", "/Messages.json", "To=%2B447700900123&Body=hi");

@@ -117,8 +117,9 @@ static char *percent_encode(char *o, const char *s)
     return o;
 }
 
-/* form_add appends name=value, both percent-encoded (Twilio's "DateSent>"
- * must go as DateSent%3E: a raw '>' is not allowed in a URL), to a growing
+/* form_add appends name=value, both percent-encoded (a name such as
+ * Twilio's "DateSent>" must go as DateSent%3E: a raw '>' is not allowed in
+ * a URL), to a growing
  * buffer. */
 static int form_add(char **buf, size_t *len, size_t *cap, const char *name, const char *value)
 {
@@ -270,10 +271,14 @@ rc_err_t gateway_lookup_request(const gateway_t *g, const gateway_message_t *m, 
         return notify_jwt(g, now, out->authorization, sizeof out->authorization);
     }
     if (g->kind == GATEWAY_TWILIO) {
-        char day[RC_DATE_STRLEN], *q = NULL;
+        /* No DateSent filter: a text Twilio still queues has no sent date
+         * and would not be listed - and then be sent again. The newest
+         * 1,000 to the number are plenty; text and number must match. */
+        char *q = NULL;
         size_t len = 0, cap = 0;
-        date_format(time_local_date(since, 0), day);
-        if (!form_add(&q, &len, &cap, "To", m->to) || !form_add(&q, &len, &cap, "DateSent>", day)) {
+        (void)since;
+        if (!form_add(&q, &len, &cap, "To", m->to) ||
+            !form_add(&q, &len, &cap, "PageSize", "1000")) {
             free(q);
             return RC_ENOMEM;
         }

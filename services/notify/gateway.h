@@ -9,8 +9,8 @@
  *    /v2/notifications?reference=<key>.
  *  - Twilio: POST <base>/2010-04-01/Accounts/<sid>/Messages.json, form
  *    encoded (To, From, Body, StatusCallback), basic auth sid:token; Twilio
- *    has no client reference, so a lookup lists the messages to the number
- *    sent since the attempt and matches the body.
+ *    has no client reference, so a lookup lists the newest messages to the
+ *    number (queued ones too: no date filter) and matches the text.
  *  - A generic JSON webhook: POST <base> with {reference, channel, to,
  *    text | subject, text, html} and a bearer token.
  *

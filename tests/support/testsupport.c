@@ -257,3 +257,50 @@ void ts_start_rules(ts_proc_t *p, const ts_redis_t *r, const char *name, int ing
     cr_assert(ts_proc_wait_log(p, "\"service.ready\"", 10000), "%s did not start: %s", name,
               p->log);
 }
+
+int ts_csv_field(const char *path, const char *prefix, int nth, int col, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int found = 0;
+    if (!f)
+        return 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        if (strncmp(line, prefix, strlen(prefix)) != 0 || --nth > 0)
+            continue;
+        line[strcspn(line, "\r\n")] = '\0';
+        const char *p = line;
+        for (int c = 1; c < col && p; c++)
+            if ((p = strchr(p, ',')) != NULL)
+                p++;
+        if (p) {
+            snprintf(out, cap, "%.*s", (int)strcspn(p, ","), p);
+            found = 1;
+        }
+        break;
+    }
+    fclose(f);
+    return found;
+}
+
+void ts_e164(const char *uk, char out[20])
+{
+    char digits[32];
+    size_t n = 0;
+    for (const char *p = uk; *p && n < sizeof digits - 1; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    digits[n] = '\0';
+    /* "07700..." drops its 0; "+44 7700..." its 44 */
+    snprintf(out, 20, "+44%.15s", digits[0] == '0' ? digits + 1 : digits + 2);
+}
+
+void ts_demo_mobile(const char *demo_dir, const char *upn, const char *suffix, char out[20])
+{
+    char path[256], prefix[64], raw[64];
+    snprintf(path, sizeof path, "%s/contacts.csv", demo_dir);
+    snprintf(prefix, sizeof prefix, "%s,%s%s,", upn, upn, suffix);
+    cr_assert(ts_csv_field(path, prefix, 1, 6, raw, sizeof raw) && raw[0], "no contact %s%s in %s",
+              upn, suffix, path);
+    ts_e164(raw, out);
+}

@@ -64,6 +64,21 @@ void ts_start_ingest(ts_proc_t *p, const ts_redis_t *r, int http_port, int pub_p
 void ts_start_rules(ts_proc_t *p, const ts_redis_t *r, const char *name, int ingest_pub,
                     int pub_port, ...);
 
+/* ts_csv_field copies column col (1-based) of the nth (1-based) line of the
+ * CSV file at path that starts with prefix into out (cap bytes; plain CSV,
+ * no quoted commas). Returns 1, or 0 when there is no such line or column. */
+int ts_csv_field(const char *path, const char *prefix, int nth, int col, char *out, size_t cap);
+
+/* ts_e164 writes a UK number as scripts/demo-data.sh writes it ("07700
+ * 900123", "+44 7700 900123") in E.164, as ingest stores it
+ * ("+447700900123"). */
+void ts_e164(const char *uk, char out[20]);
+
+/* ts_demo_mobile writes the E.164 mobile of demo contact <upn><suffix>
+ * ("-m" mother, "-f" father, "-g" grandparent) from demo_dir/contacts.csv
+ * (scripts/demo-data.sh); cr_asserts when there is none. */
+void ts_demo_mobile(const char *demo_dir, const char *upn, const char *suffix, char out[20]);
+
 /* ts_binary returns the path of a built binary ("services/rollcall-ingest"). */
 const char *ts_binary(const char *rel);
 
