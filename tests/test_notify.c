@@ -599,6 +599,9 @@ Test(notify, quiet_hours_hold_texts_until_morning_but_not_emails)
     absent(PUPIL(5), "N", "20:25"); /* recorded late in the evening */
     ts_sleep_ms(3000);              /* time enough to send, were it not quiet */
     cr_assert_eq(count_to("sms", mum), 0, "no text at 20:30");
+    /* Recoded overnight (O, unauthorised): the held text still names the
+     * session it was about. */
+    absent(PUPIL(5), "O", "21:10");
     clock_at("2026-09-03T07:05:00+01:00");
     cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "sent once the quiet hours end");
     quiet_hours = "";

@@ -1408,19 +1408,24 @@ static void event_values(notify_t *self, const message_t *m, rendered_t *r)
             set_value(r, FIELD_SCHOOL_PHONE, x->element[1]->str);
     }
     freeReplyObject(x);
-    /* The session still unexplained that day: the winning mark of each
-     * session is the first version ingest holds (schoollog.h, rc:mv:
-     * "<recorded_us>:<code number>:<minutes>"). */
+    /* The session the alert is about: the first of that day coded N. Every
+     * version of a session's mark is kept (schoollog.h, rc:mv: "<recorded_us>:
+     * <code number>:<minutes>", comma-separated), and a later amendment (N
+     * recoded O) must not lose it, so any version coded N counts. */
     char day[RC_DATE_STRLEN];
     date_format(m->date, day);
     x = redisCommand(self->redis, "HMGET rc:mv:{%s}:%s %s:AM %s:PM", m->urn, first, day, day);
     if (x && x->type == REDIS_REPLY_ARRAY && x->elements == 2) {
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 2 && !r->values.value[FIELD_SESSION]; i++) {
             const redisReply *v = x->element[i];
-            const char *code = v->type == REDIS_REPLY_STRING ? strchr(v->str, ':') : NULL;
-            if (code && atoi(code + 1) == (int)CODE_N) {
-                set_value(r, FIELD_SESSION, i == 0 ? "morning" : "afternoon");
-                break;
+            for (const char *p = v->type == REDIS_REPLY_STRING ? v->str : NULL; p && *p;) {
+                const char *code = strchr(p, ':');
+                if (code && atoi(code + 1) == (int)CODE_N) {
+                    set_value(r, FIELD_SESSION, i == 0 ? "morning" : "afternoon");
+                    break;
+                }
+                p = strchr(p, ',');
+                p = p ? p + 1 : NULL;
             }
         }
     }
