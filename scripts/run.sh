@@ -93,9 +93,8 @@ grep -q '"sim.ready"' "$run/sim.log" || { echo "the simulator did not start: $ru
 # made-up ones.
 mkdir -p "$run/templates"
 cp -r templates/. "$run/templates/"
-for t in first_day_absence social_worker_absence; do
-  printf 'notify: {email_template_id: %s}\n' "$(uuid)" >>"$run/templates/$t.yaml"
-done
+find "$run/templates" -name first_day_absence.yaml -o -name social_worker_absence.yaml |
+  while read -r t; do printf 'notify: {email_template_id: %s}\n' "$(uuid)" >>"$t"; done
 
 redis_port=$(free_port)
 echo "== redis-server on 127.0.0.1:$redis_port (AOF, fsync always, in $run)"
