@@ -704,10 +704,9 @@ static void do_schools(ingest_t *self, const records_t *r, rejects_t *rj, tally_
         }
         int n = 0;
         redisAppendCommand(self->redis, "MULTI");
-        redisAppendCommand(self->redis,
-                           "HSET rc:school:{%s} name %s la_code %s trust_id %s policy %s phone %s",
-                           s->urn, s->name, s->la_code, s->trust_id, s->policy,
-                           s->phone ? s->phone : "");
+        redisAppendCommand(
+            self->redis, "HSET rc:school:{%s} name %s la_code %s trust_id %s policy %s phone %s",
+            s->urn, s->name, s->la_code, s->trust_id, s->policy, s->phone ? s->phone : "");
         redisAppendCommand(self->redis, "SADD rc:schools %s", s->urn);
         redisAppendCommand(self->redis, "SADD rc:la:%s %s", s->la_code, s->urn);
         n += 3;

@@ -70,8 +70,7 @@ static const config_entry_t table[] = {
                   "bearer token sent to the webhook; a secret"),
     CONFIG_STRING("http_bind", notify_config_t, http_bind, "127.0.0.1", "ROLLCALL_NOTIFY_HTTP_BIND",
                   NULL, "IPv4 address the receipts endpoint listens on (a reverse proxy in front)"),
-    CONFIG_INT("http_port", notify_config_t, http_port, 0, 65535, "0",
-               "ROLLCALL_NOTIFY_HTTP_PORT",
+    CONFIG_INT("http_port", notify_config_t, http_port, 0, 65535, "0", "ROLLCALL_NOTIFY_HTTP_PORT",
                "TCP port for delivery receipts (POST /v1/receipts/notify, /v1/receipts/twilio); "
                "0 = none"),
     CONFIG_STRING("public_url", notify_config_t, public_url, "", "ROLLCALL_NOTIFY_PUBLIC_URL", NULL,
