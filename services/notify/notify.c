@@ -84,7 +84,8 @@ struct notify {
     int nflying;
     char (*schools)[RC_URN_LEN + 1]; /* every school seen, for the due scans */
     size_t nschools, capschools;
-    size_t next_school; /* round robin */
+    size_t next_school;   /* round robin */
+    rc_time_t hold_until; /* the rate limit refused: no sends before this */
     notify_stats_t stats;
 };
 
@@ -141,6 +142,8 @@ static rc_time_t quiet_end(const notify_t *self, rc_time_t t);
 
 static int quiet_now(notify_t *self, rc_time_t wall, rc_time_t *until)
 {
+    if (self->quiet_from == self->quiet_to)
+        return 0; /* no quiet hours: no need to ask the clock */
     rc_time_t t = now_us(self);
     if (!in_quiet(self, london_minute(t, NULL)))
         return 0;
@@ -919,7 +922,10 @@ static void start_send(notify_t *self, const message_t *m, rc_time_t now, int lo
     }
     wait = rate_wait(self, g);
     if (wait > 0) {
+        /* Refused: this one waits, and so does the scan, rather than every
+         * due message asking in turn (and all coming due together again). */
         self->stats.rate_deferred++;
+        self->hold_until = now + wait;
         defer(self, m, now + wait);
         return;
     }
@@ -1008,6 +1014,8 @@ static void look_at(notify_t *self, const char *urn, const char *key, rc_time_t 
  * there are free slots. */
 static void scan_due(notify_t *self, rc_time_t now)
 {
+    if (now < self->hold_until)
+        return; /* the rate limit said wait */
     for (size_t n = 0; n < self->nschools && self->nflying < self->cfg->max_in_flight; n++) {
         size_t i = (self->next_school + n) % self->nschools;
         char urn[RC_URN_LEN + 1];
@@ -1020,8 +1028,13 @@ static void scan_due(notify_t *self, rc_time_t now)
             freeReplyObject(r);
             return;
         }
-        for (size_t k = 0; k < r->elements && self->nflying < self->cfg->max_in_flight; k++)
+        for (size_t k = 0;
+             k < r->elements && self->nflying < self->cfg->max_in_flight && now >= self->hold_until;
+             k++) {
             look_at(self, urn, r->element[k]->str, now);
+            int running; /* start its connection now, while the next is claimed */
+            curl_multi_perform(self->multi, &running);
+        }
         freeReplyObject(r);
     }
     if (self->nschools)
