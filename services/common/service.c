@@ -353,6 +353,20 @@ redisContext *service_redis(service_t *self)
     return self->redis;
 }
 
+int service_list_has(const char *list, const char *urn)
+{
+    if (!list[0])
+        return 1;
+    size_t n = strlen(urn);
+    for (const char *p = list; (p = strstr(p, urn)) != NULL; p += n) {
+        int starts = p == list || p[-1] == ',' || p[-1] == ' ';
+        int ends = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
+        if (starts && ends)
+            return 1;
+    }
+    return 0;
+}
+
 rc_err_t service_redis_revive(const service_common_t *cfg, redisContext *c)
 {
     if (!c->err)

@@ -133,6 +133,10 @@ void service_destroy(service_t **self_p);
 /* service_redis returns the service's Redis connection (owned by it). */
 redisContext *service_redis(service_t *self);
 
+/* service_list_has is true when list, a comma list of URNs (spaces around
+ * commas allowed; "" = every school), names urn. */
+int service_list_has(const char *list, const char *urn);
+
 /* service_redis_revive reconnects c in place when it has failed (c->err
  * set: Redis restarted, the link broke), restoring the command timeout and
  * AUTH from cfg, so whoever holds the pointer keeps it. RC_OK when c is

@@ -183,17 +183,7 @@ static int ref_parse(const char *ref, char urn[RC_URN_LEN + 1], char key[KEY_HEX
 
 int notify_owns(const notify_t *self, const char *urn)
 {
-    const char *list = self->cfg->schools;
-    if (!list[0])
-        return 1;
-    size_t n = strlen(urn);
-    for (const char *p = list; (p = strstr(p, urn)) != NULL; p += n) {
-        int starts = p == list || p[-1] == ',' || p[-1] == ' ';
-        int ends = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
-        if (starts && ends)
-            return 1;
-    }
-    return 0;
+    return service_list_has(self->cfg->schools, urn);
 }
 
 static void remember_school(notify_t *self, const char *urn)
