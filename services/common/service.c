@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "rollcall/ids.h"
+
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   2000
 
@@ -351,6 +353,26 @@ void service_destroy(service_t **self_p)
 redisContext *service_redis(service_t *self)
 {
     return self->redis;
+}
+
+rc_err_t service_schools_check(const char *value, const char **why)
+{
+    const char *p = value;
+
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        size_t a = 0, b = len;
+        while (a < b && p[a] == ' ')
+            a++;
+        while (b > a && p[b - 1] == ' ')
+            b--;
+        if (urn_check(p + a, b - a, why) != RC_OK) {
+            *why = "expected a comma list of 6-digit URNs, such as 100001,100002 (empty = all)";
+            return RC_EINVAL;
+        }
+        p += len + (p[len] == ',');
+    }
+    return RC_OK;
 }
 
 int service_list_has(const char *list, const char *urn)

@@ -133,6 +133,10 @@ void service_destroy(service_t **self_p);
 /* service_redis returns the service's Redis connection (owned by it). */
 redisContext *service_redis(service_t *self);
 
+/* service_schools_check accepts "" or a comma list of 6-digit URNs (spaces
+ * around commas allowed); a config_check_fn for `schools` keys. */
+rc_err_t service_schools_check(const char *value, const char **why);
+
 /* service_list_has is true when list, a comma list of URNs (spaces around
  * commas allowed; "" = every school), names urn. */
 int service_list_has(const char *list, const char *urn);

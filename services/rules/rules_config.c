@@ -5,26 +5,6 @@
 
 #include "rollcall/ids.h"
 
-rc_err_t rules_schools_check(const char *value, const char **why)
-{
-    const char *p = value;
-
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        size_t a = 0, b = len;
-        while (a < b && p[a] == ' ')
-            a++;
-        while (b > a && p[b - 1] == ' ')
-            b--;
-        if (urn_check(p + a, b - a, why) != RC_OK) {
-            *why = "expected a comma list of 6-digit URNs, such as 100001,100002 (empty = all)";
-            return RC_EINVAL;
-        }
-        p += len + (p[len] == ',');
-    }
-    return RC_OK;
-}
-
 /* worker_id_check keeps worker ids usable inside Redis keys and log fields. */
 static rc_err_t worker_id_check(const char *value, const char **why)
 {
@@ -50,7 +30,7 @@ static const config_entry_t table[] = {
     CONFIG_STRING("worker_id", rules_config_t, worker_id, "rules-1", "ROLLCALL_RULES_WORKER_ID",
                   worker_id_check, "this worker's name, unique among rules workers"),
     CONFIG_STRING("schools", rules_config_t, schools, "", "ROLLCALL_RULES_SCHOOLS",
-                  rules_schools_check,
+                  service_schools_check,
                   "URNs of the schools this worker owns, comma-separated; empty = all"),
     CONFIG_PATH("policies_dir", rules_config_t, policies_dir, "policies",
                 "ROLLCALL_RULES_POLICIES_DIR",

@@ -20,10 +20,6 @@ typedef struct {
 
 typedef enum { RULES_CLOCK_WALL = 0, RULES_CLOCK_REPLAY } rules_clock_t;
 
-/* rules_schools_check accepts "" or a comma list of 6-digit URNs (spaces
- * around commas allowed); a config_check_fn. */
-rc_err_t rules_schools_check(const char *value, const char **why);
-
 /* rules_service describes rollcall-rules; its table fills rules_config_t. */
 extern const service_desc_t rules_service;
 
