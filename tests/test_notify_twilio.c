@@ -28,7 +28,7 @@
 
 static ts_redis_t redis;
 static ts_proc_t ingest, rules, notify, sim;
-static int http_port, ingest_pub, rules_pub, notify_pub, sim_port;
+static int http_port, ingest_pub, rules_pub, notify_pub, sim_port, notify_http;
 static char dir[160], tdir[160];
 
 /* ---- HTTP ---- */
@@ -169,6 +169,11 @@ static void start_notify(void)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", sim_port);
     setenv("ROLLCALL_NOTIFY_API_KEY", API_KEY, 1);
     setenv("ROLLCALL_TWILIO_AUTH_TOKEN", AUTH_TOKEN, 1);
+    /* Twilio's status callbacks come back to notify (StatusCallback). */
+    setenv("ROLLCALL_NOTIFY_CALLBACK_TOKEN", "0f1e2d3c4b5a69788796a5b4c3d2e1f0", 1);
+    char hport[16], public_url[64];
+    snprintf(hport, sizeof hport, "%d", notify_http);
+    snprintf(public_url, sizeof public_url, "http://127.0.0.1:%d", notify_http);
     char *argv[] = {(char *)ts_binary("services/rollcall-notify"),
                     "--redis-port",
                     rport,
@@ -193,7 +198,9 @@ static void start_notify(void)
                     "--notify-url",
                     url,
                     "--http-port",
-                    "0",
+                    hport,
+                    "--public-url",
+                    public_url,
                     "--quiet-hours",
                     "",
                     "--retry-first",
@@ -211,6 +218,7 @@ static void setup(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ts_redis_start(&redis, 1);
     http_port = ts_free_port();
+    notify_http = ts_free_port();
     ingest_pub = ts_free_port();
     rules_pub = ts_free_port();
     notify_pub = ts_free_port();
@@ -386,6 +394,13 @@ Test(notify_twilio, both_parents_get_the_first_day_text_once_through_twilio)
     cr_assert(msg_field("sms", mum, "gateway", gateway, sizeof gateway));
     cr_expect_str_eq(gateway, "twilio");
     json_decref(m);
+    /* Twilio's status callback reaches notify: the text is delivered. */
+    char state[16] = "";
+    for (int waited = 0; waited < 10000 && strcmp(state, "delivered") != 0; waited += 100) {
+        msg_field("sms", mum, "state", state, sizeof state);
+        ts_sleep_ms(100);
+    }
+    cr_expect_str_eq(state, "delivered", "Twilio's receipt moved the text on");
 
     /* The email still goes through GOV.UK Notify. */
     cr_assert_eq(wait_count("email", mum_email, 1, 5000), 1, "the mother: one email");
