@@ -3,21 +3,13 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
+#include "yamltree.h"
 
 #define MAX_DEPTH      24 /* the deepest a valid policy goes is 7; deeper is refused early */
-#define SHOW_MAX       40 /* bytes of a user's value quoted back in a message */
 #define WHERE_MAX      (2 * POLICY_NAME_MAX + 40)
 #define PCT_EPSILON    1e-9
 #define N_ACTION_KINDS (ACT_EARLY_HELP + 1)
@@ -34,548 +26,125 @@
 #define NATIONAL_PENALTY_SESSIONS 10
 #define DEFAULT_MIN_POSSIBLE      20
 
-typedef enum { NODE_SCALAR, NODE_MAP, NODE_SEQ } node_kind_t;
+/* What policy files say where the tree builder refuses something. */
+static const yamltree_hint_t policy_hints[] = {
+    {"did not find expected key",
+     "; check that this line is indented exactly like the lines above it"},
+    {"mapping values are not allowed",
+     "; a value holding ': ' must be put in quotes, or the line is indented wrongly"},
+    {"could not find expected ':'", "; a line is missing the ':' after its key"},
+    {"did not find expected '-' indicator",
+     "; every item of a list starts with '- ' at the same indentation"},
+    {"found unexpected end of stream", "; a quote or bracket is opened and never closed"},
+    {"did not find expected ',' or ']'", "; a [list] is missing a ',' or its closing ']'"},
+    {"did not find expected ',' or '}'", "; a {map} is missing a ',' or its closing '}'"},
+    {"found character that cannot start any token",
+     "; a value starting with one of @ ` % | > must be put in quotes"},
+    {"control characters are not allowed", "; the file holds an invisible control character"},
+    {"invalid", "; the file must be saved as UTF-8 text"},
+    {NULL, NULL},
+};
 
-/* The file as a tree, built from libyaml's events so that aliases, tags and
- * absurd nesting are refused before anything reads it. */
-typedef struct node node_t;
-struct node {
-    node_kind_t kind;
-    unsigned line, col; /* 1-based, where the node starts */
-    char *text;         /* scalars: the bytes, NUL-terminated (escapes may add more NULs) */
-    size_t len;
-    int plain;     /* scalars: written without quotes */
-    node_t **kids; /* maps: key, value, key, value...; sequences: the items */
-    size_t nkids, cap;
-    node_t *next; /* every node of the file, for freeing */
+#define POLICY_NO_ANCHORS                                                                          \
+    "anchors (&name) are not used in policy files; write the value out in full where it applies"
+#define POLICY_NO_TAGS                                                                             \
+    "tags (!name) are not used in policy files; remove the '!...' before the value"
+
+/* A policy is read by people, so every value is written out where it applies. */
+static const yamltree_words_t policy_words = {
+    .kind = "policy",
+    .key_example = "title",
+    .alias = "aliases (*name) are not used in policy files; write the value out in full where it "
+             "applies",
+    .scalar_anchor = POLICY_NO_ANCHORS,
+    .scalar_tag = POLICY_NO_TAGS,
+    .collection_anchor = POLICY_NO_ANCHORS,
+    .collection_tag = POLICY_NO_TAGS,
+    .hints = policy_hints,
+    .max_depth = MAX_DEPTH,
 };
 
 typedef struct {
-    const char *file;
-    char *err;
-    rc_err_t rc; /* the first error; later ones are not reported */
-    node_t *nodes;
+    yamltree_t t; /* the file, its tree and the first error */
     policy_t *p;
 } ctx_t;
 
-typedef struct {
-    char s[SHOW_MAX + 4];
-} shown_t;
-
-/* ---- errors ---- */
-
-PRINTF_LIKE(5, 0)
-static int vfail(ctx_t *c, rc_err_t rc, unsigned line, unsigned col, const char *fmt, va_list ap)
-{
-    if (c->rc != RC_OK)
-        return -1;
-    c->rc = rc;
-    int n = snprintf(c->err, POLICY_ERR_MAX, "%s:%u:%u: ", c->file, line, col);
-    if (n >= 0 && n < POLICY_ERR_MAX)
-        vsnprintf(c->err + n, POLICY_ERR_MAX - (size_t)n, fmt, ap);
-    return -1;
-}
-
-/* fail_at records the first error, at line:col, and returns -1. */
-PRINTF_LIKE(5, 6)
-static int fail_at(ctx_t *c, rc_err_t rc, unsigned line, unsigned col, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(c, rc, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* fail records a policy error (RC_EINVAL) where node n is written. */
-PRINTF_LIKE(3, 4)
-static int fail(ctx_t *c, const node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(c, RC_EINVAL, n ? n->line : 1, n ? n->col : 1, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* show makes a value safe to quote in a message: control bytes become '?'
- * and a long value is cut at a character boundary with "...". */
-static const char *show(shown_t *b, const char *s, size_t len)
-{
-    size_t n = len > SHOW_MAX ? SHOW_MAX : len;
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* do not cut a UTF-8 character in two */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        b->s[i] = (ch < 0x20 || ch == 0x7F) ? '?' : (char)ch;
-    }
-    b->s[n] = '\0';
-    if (n < len)
-        memcpy(b->s + n, "...", 4);
-    return b->s;
-}
-
-static const char *show_node(shown_t *b, const node_t *n)
-{
-    return show(b, n->text, n->len);
-}
-
-/* ---- building the tree ---- */
-
-static node_t *node_new(ctx_t *c, node_kind_t kind, const yaml_mark_t *m)
-{
-    node_t *n = calloc(1, sizeof *n);
-    if (!n) {
-        fail_at(c, RC_ENOMEM, (unsigned)m->line + 1, (unsigned)m->column + 1, "out of memory");
-        return NULL;
-    }
-    n->kind = kind;
-    n->line = (unsigned)m->line + 1;
-    n->col = (unsigned)m->column + 1;
-    n->next = c->nodes;
-    c->nodes = n;
-    return n;
-}
-
-static void nodes_free(node_t *n)
-{
-    while (n) {
-        node_t *next = n->next;
-        free(n->text);
-        free(n->kids);
-        free(n);
-        n = next;
-    }
-}
-
-static int node_add(ctx_t *c, node_t *parent, node_t *kid)
-{
-    if (parent->nkids == parent->cap) {
-        size_t ncap = parent->cap ? parent->cap * 2 : 8;
-        node_t **k = realloc(parent->kids, ncap * sizeof *k);
-        if (!k)
-            return fail_at(c, RC_ENOMEM, kid->line, kid->col, "out of memory");
-        parent->kids = k;
-        parent->cap = ncap;
-    }
-    parent->kids[parent->nkids++] = kid;
-    return 0;
-}
-
-/* line_has_tab_indent is true when the line'th line (1-based) of yaml is
- * indented with a tab, the usual cause of libyaml's scanner errors when a
- * file was edited in a word processor or an editor set to tabs. */
-static int line_has_tab_indent(const char *yaml, size_t len, unsigned line)
-{
-    size_t i = 0;
-    for (unsigned l = 1; l < line && i < len; i++)
-        if (yaml[i] == '\n')
-            l++;
-    for (; i < len && (yaml[i] == ' ' || yaml[i] == '\t'); i++)
-        if (yaml[i] == '\t')
-            return 1;
-    return 0;
-}
-
-/* yaml_hint turns libyaml's commonest problems into something to do. */
-static const char *yaml_hint(const char *problem)
-{
-    static const struct {
-        const char *problem, *hint;
-    } hints[] = {
-        {"did not find expected key",
-         "; check that this line is indented exactly like the lines above it"},
-        {"mapping values are not allowed",
-         "; a value holding ': ' must be put in quotes, or the line is indented wrongly"},
-        {"could not find expected ':'", "; a line is missing the ':' after its key"},
-        {"did not find expected '-' indicator",
-         "; every item of a list starts with '- ' at the same indentation"},
-        {"found unexpected end of stream", "; a quote or bracket is opened and never closed"},
-        {"did not find expected ',' or ']'", "; a [list] is missing a ',' or its closing ']'"},
-        {"did not find expected ',' or '}'", "; a {map} is missing a ',' or its closing '}'"},
-        {"found character that cannot start any token",
-         "; a value starting with one of @ ` % | > must be put in quotes"},
-        {"control characters are not allowed", "; the file holds an invisible control character"},
-        {"invalid", "; the file must be saved as UTF-8 text"},
-    };
-    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
-        if (strstr(problem, hints[i].problem))
-            return hints[i].hint;
-    return "";
-}
-
-/* yaml_fail reports libyaml's own error (not valid YAML at all). */
-static int yaml_fail(ctx_t *c, const yaml_parser_t *ps, const char *yaml, size_t len)
-{
-    unsigned line = (unsigned)ps->problem_mark.line + 1,
-             col = (unsigned)ps->problem_mark.column + 1;
-    const char *problem = ps->problem ? ps->problem : "unknown problem";
-
-    if (ps->error == YAML_MEMORY_ERROR)
-        return fail_at(c, RC_ENOMEM, 1, 1, "out of memory reading the file");
-    if (ps->error == YAML_READER_ERROR) {
-        /* The reader reports a byte offset, not a mark. */
-        line = 1;
-        col = 1;
-        for (size_t i = 0; i < ps->problem_offset && i < len; i++) {
-            col++;
-            if (yaml[i] == '\n') {
-                line++;
-                col = 1;
-            }
-        }
-        return fail_at(c, RC_EPARSE, line, col,
-                       "the file is not readable text (%s); save it as UTF-8 text", problem);
-    }
-    if (strstr(problem, "tab") || line_has_tab_indent(yaml, len, line))
-        return fail_at(c, RC_EPARSE, line, col,
-                       "this line is indented with a tab character; policy files are indented "
-                       "with spaces only (YAML: %s)",
-                       problem);
-    return fail_at(c, RC_EPARSE, line, col, "this is not valid YAML: %s%s%s%s", problem,
-                   ps->context ? " " : "", ps->context ? ps->context : "", yaml_hint(problem));
-}
-
-/* event_extras refuses anchors and tags: a policy is read by people, so
- * every value is written out where it applies. */
-static int event_extras(ctx_t *c, const yaml_event_t *ev, const yaml_char_t *anchor,
-                        const yaml_char_t *tag)
-{
-    unsigned line = (unsigned)ev->start_mark.line + 1, col = (unsigned)ev->start_mark.column + 1;
-    if (anchor)
-        return fail_at(c, RC_EINVAL, line, col,
-                       "anchors (&name) are not used in policy files; write the value out in "
-                       "full where it applies");
-    if (tag)
-        return fail_at(c, RC_EINVAL, line, col,
-                       "tags (!name) are not used in policy files; remove the '!...' before the "
-                       "value");
-    return 0;
-}
-
-/* attach adds a new node under the innermost open collection (or makes it
- * the root), refusing a list or map used as a map's key. */
-static int attach(ctx_t *c, node_t **stack, size_t depth, node_t **root, node_t *n)
-{
-    if (depth == 0) {
-        *root = n;
-        return 0;
-    }
-    node_t *parent = stack[depth - 1];
-    if (parent->kind == NODE_MAP && parent->nkids % 2 == 0 && n->kind != NODE_SCALAR)
-        return fail(c, n, "a key must be a plain name such as `title`, not a list or a map");
-    return node_add(c, parent, n);
-}
-
-/* load_tree parses yaml into a tree of nodes (owned by c->nodes); *root is
- * NULL when the file holds no document at all. */
-static int load_tree(ctx_t *c, const char *yaml, size_t len, node_t **root)
-{
-    yaml_parser_t ps;
-    yaml_event_t ev;
-    node_t *stack[MAX_DEPTH];
-    size_t depth = 0;
-    int ndocs = 0, done = 0;
-
-    *root = NULL;
-    if (!yaml_parser_initialize(&ps))
-        return fail_at(c, RC_ENOMEM, 1, 1, "out of memory");
-    yaml_parser_set_input_string(&ps, (const unsigned char *)yaml, len);
-    while (!done && c->rc == RC_OK) {
-        if (!yaml_parser_parse(&ps, &ev)) {
-            yaml_fail(c, &ps, yaml, len);
-            break;
-        }
-        unsigned line = (unsigned)ev.start_mark.line + 1, col = (unsigned)ev.start_mark.column + 1;
-        node_t *n = NULL;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++ndocs > 1)
-                fail_at(c, RC_EINVAL, line, col,
-                        "a policy file holds one policy; remove this second '---' and what "
-                        "follows it, or put it in its own file");
-            break;
-        case YAML_ALIAS_EVENT:
-            fail_at(c, RC_EINVAL, line, col,
-                    "aliases (*name) are not used in policy files; write the value out in full "
-                    "where it applies");
-            break;
-        case YAML_SCALAR_EVENT:
-            if (event_extras(c, &ev, ev.data.scalar.anchor, ev.data.scalar.tag) != 0)
-                break;
-            if (!(n = node_new(c, NODE_SCALAR, &ev.start_mark)))
-                break;
-            n->text = malloc(ev.data.scalar.length + 1);
-            if (!n->text) {
-                fail_at(c, RC_ENOMEM, line, col, "out of memory");
-                break;
-            }
-            memcpy(n->text, ev.data.scalar.value, ev.data.scalar.length);
-            n->text[ev.data.scalar.length] = '\0';
-            n->len = ev.data.scalar.length;
-            n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-            attach(c, stack, depth, root, n);
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT: {
-            int seq = ev.type == YAML_SEQUENCE_START_EVENT;
-            if (event_extras(c, &ev,
-                             seq ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor,
-                             seq ? ev.data.sequence_start.tag : ev.data.mapping_start.tag) != 0)
-                break;
-            if (depth == MAX_DEPTH) {
-                fail_at(c, RC_EINVAL, line, col,
-                        "lists and maps are nested too deeply here (more than %d levels)",
-                        MAX_DEPTH);
-                break;
-            }
-            if (!(n = node_new(c, seq ? NODE_SEQ : NODE_MAP, &ev.start_mark)))
-                break;
-            if (attach(c, stack, depth, root, n) == 0)
-                stack[depth++] = n;
-            break;
-        }
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            if (depth > 0)
-                depth--;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&ps);
-    return c->rc == RC_OK ? 0 : -1;
-}
-
 /* ---- reading values ---- */
 
-static int is_null(const node_t *n)
-{
-    return n->kind == NODE_SCALAR && n->plain &&
-           (n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0);
-}
-
-static const char *kind_text(const node_t *n)
-{
-    switch (n->kind) {
-    case NODE_MAP:
-        return "a set of `key: value` lines";
-    case NODE_SEQ:
-        return "a list";
-    default:
-        return "a single value";
-    }
-}
-
 /* expect checks that n is of kind k; `what` names it for the message. */
-static int expect(ctx_t *c, const node_t *n, node_kind_t k, const char *what)
+static int expect(ctx_t *c, const yamltree_node_t *n, yamltree_kind_t k, const char *what)
 {
     static const char *const wanted[] = {
-        [NODE_SCALAR] = "a single value",
-        [NODE_MAP] = "a set of `key: value` lines",
-        [NODE_SEQ] = "a list (lines starting with '- ', or [a, b])",
+        [YAMLTREE_SCALAR] = "a single value",
+        [YAMLTREE_MAP] = "a set of `key: value` lines",
+        [YAMLTREE_SEQ] = "a list (lines starting with '- ', or [a, b])",
     };
     if (n->kind == k)
         return 0;
-    if (is_null(n))
-        return fail(c, n, "`%s` has no value; write %s after it", what, wanted[k]);
-    return fail(c, n, "`%s` should be %s, not %s", what, wanted[k], kind_text(n));
-}
-
-static int key_is(const node_t *k, const char *name)
-{
-    size_t l = strlen(name);
-    return k->len == l && memcmp(k->text, name, l) == 0;
-}
-
-/* get returns the value of key in map, or NULL. */
-static const node_t *get(const node_t *map, const char *key)
-{
-    for (size_t i = 0; i + 1 < map->nkids; i += 2)
-        if (key_is(map->kids[i], key))
-            return map->kids[i + 1];
-    return NULL;
-}
-
-static const node_t *key_node(const node_t *map, const char *key)
-{
-    for (size_t i = 0; i + 1 < map->nkids; i += 2)
-        if (key_is(map->kids[i], key))
-            return map->kids[i];
-    return NULL;
-}
-
-static int lower(int ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
-}
-
-/* edit_distance is the optimal-string-alignment distance (Levenshtein with
- * swapped neighbours counting as one slip), ignoring case, or UINT_MAX for
- * strings too long to be a misspelt name. */
-static unsigned edit_distance(const char *a, size_t al, const char *b)
-{
-    enum { LONGEST = 64 };
-    size_t bl = strlen(b);
-    unsigned rows[3][LONGEST + 1];
-    if (al > LONGEST || bl > LONGEST)
-        return UINT_MAX;
-    unsigned *two = rows[0], *prev = rows[1], *cur = rows[2];
-    for (size_t j = 0; j <= bl; j++)
-        prev[j] = (unsigned)j;
-    for (size_t i = 1; i <= al; i++) {
-        cur[0] = (unsigned)i;
-        for (size_t j = 1; j <= bl; j++) {
-            int ca = lower((unsigned char)a[i - 1]), cb = lower((unsigned char)b[j - 1]);
-            unsigned best = prev[j - 1] + (ca != cb);
-            if (prev[j] + 1 < best)
-                best = prev[j] + 1;
-            if (cur[j - 1] + 1 < best)
-                best = cur[j - 1] + 1;
-            if (i > 1 && j > 1 && ca == lower((unsigned char)b[j - 2]) &&
-                lower((unsigned char)a[i - 2]) == cb && two[j - 2] + 1 < best)
-                best = two[j - 2] + 1;
-            cur[j] = best;
-        }
-        unsigned *t = two;
-        two = prev;
-        prev = cur;
-        cur = t;
-    }
-    return prev[bl];
-}
-
-/* nearest returns the name in names[0..n) (NULL entries skipped) closest to
- * s, when close enough to be a slip of the keyboard; else NULL. */
-static const char *nearest(const char *s, size_t len, const char *const *names, size_t n)
-{
-    const char *best = NULL;
-    unsigned best_d = UINT_MAX, limit = len >= 12 ? 3 : len >= 5 ? 2 : 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!names[i])
-            continue;
-        unsigned d = edit_distance(s, len, names[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = names[i];
-        }
-    }
-    return best_d <= limit ? best : NULL;
-}
-
-/* join writes names[0..n) as "a, b, c" into buf. */
-static const char *join(const char *const *names, size_t n, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (!names[i])
-            continue;
-        int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", names[i]);
-        if (w < 0 || (size_t)w >= size - used)
-            break;
-        used += (size_t)w;
-    }
-    return buf;
-}
-
-static size_t count_names(const char *const *names)
-{
-    size_t n = 0;
-    while (names[n])
-        n++;
-    return n;
+    if (yamltree_is_null(n))
+        return yamltree_fail(&c->t, n, "`%s` has no value; write %s after it", what, wanted[k]);
+    return yamltree_fail(&c->t, n, "`%s` should be %s, not %s", what, wanted[k],
+                         yamltree_kind_text(n));
 }
 
 /* unknown_name reports a value that is not one of names, suggesting the
  * nearest or listing them all. */
-static int unknown_name(ctx_t *c, const node_t *n, const char *what, const char *const *names,
-                        size_t count)
+static int unknown_name(ctx_t *c, const yamltree_node_t *n, const char *what,
+                        const char *const *names, size_t count)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     char all[POLICY_ERR_MAX / 2];
-    const char *near = nearest(n->text, n->len, names, count);
+    const char *near = yamltree_nearest(n->text, n->len, names, count);
     if (near)
-        return fail(c, n, "\"%s\" is not a %s; did you mean \"%s\"?", show_node(&sh, n), what,
-                    near);
-    return fail(c, n, "\"%s\" is not a %s; write one of: %s", show_node(&sh, n), what,
-                join(names, count, all, sizeof all));
+        return yamltree_fail(&c->t, n, "\"%s\" is not a %s; did you mean \"%s\"?",
+                             yamltree_show_node(&sh, n), what, near);
+    return yamltree_fail(&c->t, n, "\"%s\" is not a %s; write one of: %s",
+                         yamltree_show_node(&sh, n), what,
+                         yamltree_join(names, count, all, sizeof all));
 }
 
-/* check_keys refuses keys of map that are not in allowed (NULL-terminated)
- * and keys written twice; `where` names the map for the message. */
-static int check_keys(ctx_t *c, const node_t *map, const char *const *allowed, const char *where)
+static int need_scalar(ctx_t *c, const yamltree_node_t *n, const char *what)
 {
-    size_t nallowed = count_names(allowed);
-    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        const node_t *k = map->kids[i];
-        shown_t sh;
-        size_t a;
-        for (a = 0; a < nallowed; a++)
-            if (key_is(k, allowed[a]))
-                break;
-        if (a == nallowed) {
-            char all[POLICY_ERR_MAX / 2];
-            const char *near = nearest(k->text, k->len, allowed, nallowed);
-            if (near)
-                return fail(c, k, "unknown key \"%s\" in %s; did you mean \"%s\"?",
-                            show_node(&sh, k), where, near);
-            return fail(c, k, "unknown key \"%s\" in %s; the keys allowed here are: %s",
-                        show_node(&sh, k), where, join(allowed, nallowed, all, sizeof all));
-        }
-        for (size_t j = 0; j < i; j += 2)
-            if (map->kids[j]->len == k->len && memcmp(map->kids[j]->text, k->text, k->len) == 0)
-                return fail(c, k, "`%s` is written twice in %s (first on line %u); keep one",
-                            show_node(&sh, k), where, map->kids[j]->line);
-    }
-    return 0;
-}
-
-static int need_scalar(ctx_t *c, const node_t *n, const char *what)
-{
-    if (expect(c, n, NODE_SCALAR, what) != 0)
+    if (expect(c, n, YAMLTREE_SCALAR, what) != 0)
         return -1;
     if (n->len == 0)
-        return fail(c, n, "`%s` has no value", what);
+        return yamltree_fail(&c->t, n, "`%s` has no value", what);
     return 0;
 }
 
 /* get_uint reads a whole number in [lo, hi]. */
-static int get_uint(ctx_t *c, const node_t *n, const char *what, unsigned lo, unsigned hi,
+static int get_uint(ctx_t *c, const yamltree_node_t *n, const char *what, unsigned lo, unsigned hi,
                     unsigned *out)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     if (need_scalar(c, n, what) != 0)
         return -1;
     for (size_t i = 0; i < n->len; i++)
         if (n->text[i] < '0' || n->text[i] > '9')
-            return fail(c, n, "`%s` should be a whole number from %u to %u, not \"%s\"", what, lo,
-                        hi, show_node(&sh, n));
+            return yamltree_fail(&c->t, n,
+                                 "`%s` should be a whole number from %u to %u, not \"%s\"", what,
+                                 lo, hi, yamltree_show_node(&sh, n));
     errno = 0;
     char *end = NULL;
     unsigned long v = strtoul(n->text, &end, 10);
     if (end != n->text + n->len || errno == ERANGE || v < lo || v > hi)
-        return fail(c, n, "`%s` must be from %u to %u, not %s", what, lo, hi, show_node(&sh, n));
+        return yamltree_fail(&c->t, n, "`%s` must be from %u to %u, not %s", what, lo, hi,
+                             yamltree_show_node(&sh, n));
     *out = (unsigned)v;
     return 0;
 }
 
 /* get_pct reads a percentage 0..100 with at most two decimal places. */
-static int get_pct(ctx_t *c, const node_t *n, const char *what, double *out)
+static int get_pct(ctx_t *c, const yamltree_node_t *n, const char *what, double *out)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     size_t digits = 0, dot = 0, decimals = 0;
     if (need_scalar(c, n, what) != 0)
         return -1;
     if (n->text[n->len - 1] == '%')
-        return fail(c, n, "`%s` is a percentage written without the %% sign: write %.*s", what,
-                    (int)(n->len - 1 > SHOW_MAX ? SHOW_MAX : n->len - 1), n->text);
+        return yamltree_fail(
+            &c->t, n, "`%s` is a percentage written without the %% sign: write %.*s", what,
+            (int)(n->len - 1 > YAMLTREE_SHOW_MAX ? YAMLTREE_SHOW_MAX : n->len - 1), n->text);
     for (size_t i = 0; i < n->len; i++) {
         char ch = n->text[i];
         if (ch >= '0' && ch <= '9') {
@@ -584,55 +153,59 @@ static int get_pct(ctx_t *c, const node_t *n, const char *what, double *out)
         } else if (ch == '.' && !dot) {
             dot = 1;
         } else {
-            return fail(c, n,
-                        "`%s` should be a percentage from 0 to 100 such as 95 or 96.5, not \"%s\"",
-                        what, show_node(&sh, n));
+            return yamltree_fail(
+                &c->t, n,
+                "`%s` should be a percentage from 0 to 100 such as 95 or 96.5, not \"%s\"", what,
+                yamltree_show_node(&sh, n));
         }
     }
     if (digits == 0 || n->text[0] == '.' || n->text[n->len - 1] == '.')
-        return fail(c, n,
-                    "`%s` should be a percentage from 0 to 100 such as 95 or 96.5, not \"%s\"",
-                    what, show_node(&sh, n));
+        return yamltree_fail(
+            &c->t, n, "`%s` should be a percentage from 0 to 100 such as 95 or 96.5, not \"%s\"",
+            what, yamltree_show_node(&sh, n));
     if (decimals > 2)
-        return fail(c, n,
-                    "`%s` has more than two decimal places (%s); attendance is compared to 0.01%%",
-                    what, show_node(&sh, n));
+        return yamltree_fail(
+            &c->t, n,
+            "`%s` has more than two decimal places (%s); attendance is compared to 0.01%%", what,
+            yamltree_show_node(&sh, n));
     errno = 0;
     char *end = NULL;
     double v = strtod(n->text, &end);
     if (end != n->text + n->len || errno == ERANGE || !(v >= 0.0 && v <= 100.0))
-        return fail(c, n, "`%s` must be a percentage from 0 to 100, not %s", what,
-                    show_node(&sh, n));
+        return yamltree_fail(&c->t, n, "`%s` must be a percentage from 0 to 100, not %s", what,
+                             yamltree_show_node(&sh, n));
     *out = v;
     return 0;
 }
 
-static int get_bool(ctx_t *c, const node_t *n, const char *what, int *out)
+static int get_bool(ctx_t *c, const yamltree_node_t *n, const char *what, int *out)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     if (need_scalar(c, n, what) != 0)
         return -1;
-    if (key_is(n, "true") || key_is(n, "yes")) {
+    if (yamltree_scalar_is(n, "true") || yamltree_scalar_is(n, "yes")) {
         *out = 1;
         return 0;
     }
-    if (key_is(n, "false") || key_is(n, "no")) {
+    if (yamltree_scalar_is(n, "false") || yamltree_scalar_is(n, "no")) {
         *out = 0;
         return 0;
     }
-    return fail(c, n, "`%s` should be true or false, not \"%s\"", what, show_node(&sh, n));
+    return yamltree_fail(&c->t, n, "`%s` should be true or false, not \"%s\"", what,
+                         yamltree_show_node(&sh, n));
 }
 
 /* need_true reads a switch that means something only when on
  * (`declining: true`). */
-static int need_true(ctx_t *c, const node_t *n, const char *what)
+static int need_true(ctx_t *c, const yamltree_node_t *n, const char *what)
 {
     int v = 0;
     if (get_bool(c, n, what, &v) != 0)
         return -1;
     if (!v)
-        return fail(c, n, "`%s: false` means nothing here; write `%s: true`, or leave the line out",
-                    what, what);
+        return yamltree_fail(
+            &c->t, n, "`%s: false` means nothing here; write `%s: true`, or leave the line out",
+            what, what);
     return 0;
 }
 
@@ -644,35 +217,38 @@ static int token_char(unsigned char ch)
 
 /* get_name reads an identifier (stage, track, band, template) of letters,
  * digits and _ . : - into dst[0..cap). */
-static int get_name(ctx_t *c, const node_t *n, const char *what, char *dst, size_t cap)
+static int get_name(ctx_t *c, const yamltree_node_t *n, const char *what, char *dst, size_t cap)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     if (need_scalar(c, n, what) != 0)
         return -1;
     if (n->len >= cap)
-        return fail(c, n, "`%s` is longer than %zu characters", what, cap - 1);
+        return yamltree_fail(&c->t, n, "`%s` is longer than %zu characters", what, cap - 1);
     for (size_t i = 0; i < n->len; i++)
         if (!token_char((unsigned char)n->text[i]))
-            return fail(c, n,
-                        "`%s` \"%s\" may hold only letters, digits and _ . : - (no spaces); "
-                        "use `title` for words",
-                        what, show_node(&sh, n));
+            return yamltree_fail(
+                &c->t, n,
+                "`%s` \"%s\" may hold only letters, digits and _ . : - (no spaces); "
+                "use `title` for words",
+                what, yamltree_show_node(&sh, n));
     memcpy(dst, n->text, n->len);
     dst[n->len] = '\0';
     return 0;
 }
 
 /* get_text reads words (a title) of printable characters into dst[0..cap). */
-static int get_text(ctx_t *c, const node_t *n, const char *what, char *dst, size_t cap)
+static int get_text(ctx_t *c, const yamltree_node_t *n, const char *what, char *dst, size_t cap)
 {
     if (need_scalar(c, n, what) != 0)
         return -1;
     if (n->len >= cap)
-        return fail(c, n, "`%s` is longer than %zu characters; shorten it", what, cap - 1);
+        return yamltree_fail(&c->t, n, "`%s` is longer than %zu characters; shorten it", what,
+                             cap - 1);
     for (size_t i = 0; i < n->len; i++) {
         unsigned char ch = (unsigned char)n->text[i];
         if (ch < 0x20 || ch == 0x7F)
-            return fail(c, n, "`%s` holds a control character (byte 0x%02X); delete it", what, ch);
+            return yamltree_fail(
+                &c->t, n, "`%s` holds a control character (byte 0x%02X); delete it", what, ch);
     }
     memcpy(dst, n->text, n->len);
     dst[n->len] = '\0';
@@ -683,32 +259,35 @@ static const char CODES_LIST[] = "/ \\ L K V P W B C C1 C2 E I J1 M R S T G N O 
 
 /* code_fail reports s[0..len) as not a DfE code, suggesting the capital
  * letter when that is the slip. */
-static int code_fail(ctx_t *c, const node_t *n, const char *s, size_t len)
+static int code_fail(ctx_t *c, const yamltree_node_t *n, const char *s, size_t len)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     char up[4];
     att_code_t code;
     if (len > 0 && len < sizeof up) {
         for (size_t i = 0; i < len; i++)
             up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
         if (code_parse(up, len, &code) == RC_OK)
-            return fail(c, n, "\"%s\" is not a DfE attendance code; codes are capitals: \"%s\"",
-                        show(&sh, s, len), code_str(code));
+            return yamltree_fail(&c->t, n,
+                                 "\"%s\" is not a DfE attendance code; codes are capitals: \"%s\"",
+                                 yamltree_show(&sh, s, len), code_str(code));
     }
-    return fail(c, n, "\"%s\" is not a DfE attendance code (2024 codes: %s; write \"#\" in quotes)",
-                show(&sh, s, len), CODES_LIST);
+    return yamltree_fail(
+        &c->t, n, "\"%s\" is not a DfE attendance code (2024 codes: %s; write \"#\" in quotes)",
+        yamltree_show(&sh, s, len), CODES_LIST);
 }
 
 /* get_codes reads a list of DfE codes ([G, O, U], or "G, O, U"). */
-static int get_codes(ctx_t *c, const node_t *n, const char *what, code_set_t *out)
+static int get_codes(ctx_t *c, const yamltree_node_t *n, const char *what, code_set_t *out)
 {
     code_set_t set = 0;
-    if (is_null(n))
-        return fail(c, n, "`%s` has no value; write the codes as a list such as [G, O, U]", what);
-    if (n->kind == NODE_MAP)
-        return fail(c, n, "`%s` should be a list of codes such as [G, O, U], not %s", what,
-                    kind_text(n));
-    if (n->kind == NODE_SCALAR) {
+    if (yamltree_is_null(n))
+        return yamltree_fail(
+            &c->t, n, "`%s` has no value; write the codes as a list such as [G, O, U]", what);
+    if (n->kind == YAMLTREE_MAP)
+        return yamltree_fail(&c->t, n, "`%s` should be a list of codes such as [G, O, U], not %s",
+                             what, yamltree_kind_text(n));
+    if (n->kind == YAMLTREE_SCALAR) {
         size_t bad = 0;
         if (code_set_parse(n->text, n->len, &set, &bad) != RC_OK) {
             size_t end = bad;
@@ -718,9 +297,9 @@ static int get_codes(ctx_t *c, const node_t *n, const char *what, code_set_t *ou
         }
     } else {
         for (size_t i = 0; i < n->nkids; i++) {
-            const node_t *k = n->kids[i];
+            const yamltree_node_t *k = n->kids[i];
             att_code_t code;
-            if (expect(c, k, NODE_SCALAR, what) != 0)
+            if (expect(c, k, YAMLTREE_SCALAR, what) != 0)
                 return -1;
             if (code_parse(k->text, k->len, &code) != RC_OK)
                 return code_fail(c, k, k->text, k->len);
@@ -728,24 +307,25 @@ static int get_codes(ctx_t *c, const node_t *n, const char *what, code_set_t *ou
         }
     }
     if (set == 0)
-        return fail(c, n, "`%s` names no codes; write at least one, such as [G, O, U]", what);
+        return yamltree_fail(&c->t, n, "`%s` names no codes; write at least one, such as [G, O, U]",
+                             what);
     *out = set;
     return 0;
 }
 
 /* get_time reads "HH:MM" as minutes after midnight. */
-static int get_time(ctx_t *c, const node_t *n, const char *what, int *minute)
+static int get_time(ctx_t *c, const yamltree_node_t *n, const char *what, int *minute)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     const char *t = n->text;
     if (need_scalar(c, n, what) != 0)
         return -1;
     if (n->len != 5 || t[2] != ':' || t[0] < '0' || t[0] > '2' || t[1] < '0' || t[1] > '9' ||
         t[3] < '0' || t[3] > '5' || t[4] < '0' || t[4] > '9' ||
         (t[0] - '0') * 10 + (t[1] - '0') > 23)
-        return fail(c, n,
-                    "`%s` should be a time of day written HH:MM, such as \"09:30\", not \"%s\"",
-                    what, show_node(&sh, n));
+        return yamltree_fail(
+            &c->t, n, "`%s` should be a time of day written HH:MM, such as \"09:30\", not \"%s\"",
+            what, yamltree_show_node(&sh, n));
     *minute = ((t[0] - '0') * 10 + (t[1] - '0')) * 60 + (t[3] - '0') * 10 + (t[4] - '0');
     return 0;
 }
@@ -768,7 +348,7 @@ static const char *fact_name_of(int i)
     return fact_kind_name((fact_kind_t)i);
 }
 
-static int get_role(ctx_t *c, const node_t *n, const char *what, staff_role_t *out)
+static int get_role(ctx_t *c, const yamltree_node_t *n, const char *what, staff_role_t *out)
 {
     if (need_scalar(c, n, what) != 0)
         return -1;
@@ -779,7 +359,7 @@ static int get_role(ctx_t *c, const node_t *n, const char *what, staff_role_t *o
     return unknown_name(c, n, "role Rollcall knows", names, STAFF__COUNT);
 }
 
-static int get_fact(ctx_t *c, const node_t *n, const char *what, fact_kind_t *out)
+static int get_fact(ctx_t *c, const yamltree_node_t *n, const char *what, fact_kind_t *out)
 {
     if (need_scalar(c, n, what) != 0)
         return -1;
@@ -791,14 +371,14 @@ static int get_fact(ctx_t *c, const node_t *n, const char *what, fact_kind_t *ou
 }
 
 /* get_choice reads one of names (NULL-terminated) as its index. */
-static int get_choice(ctx_t *c, const node_t *n, const char *what, const char *const *names,
-                      int *out)
+static int get_choice(ctx_t *c, const yamltree_node_t *n, const char *what,
+                      const char *const *names, int *out)
 {
-    size_t count = count_names(names);
+    size_t count = yamltree_count_names(names);
     if (need_scalar(c, n, what) != 0)
         return -1;
     for (size_t i = 0; i < count; i++)
-        if (key_is(n, names[i])) {
+        if (yamltree_scalar_is(n, names[i])) {
             *out = (int)i;
             return 0;
         }
@@ -831,23 +411,26 @@ static const policy_period_t period_values[] = {PERIOD_YEAR, PERIOD_THIS_WEEK, P
                                                 PERIOD_SINCE_ENTRY};
 static const char *const fact_keys[] = {"fact", "detail", "within_days", NULL};
 
-static int parse_count(ctx_t *c, const node_t *v, cond_atom_t *a)
+static int parse_count(ctx_t *c, const yamltree_node_t *v, cond_atom_t *a)
 {
-    const node_t *in, *weeks, *codes, *least;
-    if (expect(c, v, NODE_MAP, "count") != 0 || check_keys(c, v, count_keys, "`count`") != 0)
+    const yamltree_node_t *in, *weeks, *codes, *least;
+    if (expect(c, v, YAMLTREE_MAP, "count") != 0 ||
+        yamltree_check_keys(&c->t, v, count_keys, "`count`") != 0)
         return -1;
-    codes = get(v, "codes");
-    least = get(v, "at_least");
-    in = get(v, "in");
-    weeks = get(v, "last_school_weeks");
+    codes = yamltree_get(v, "codes");
+    least = yamltree_get(v, "at_least");
+    in = yamltree_get(v, "in");
+    weeks = yamltree_get(v, "last_school_weeks");
     if (!codes)
-        return fail(c, v, "`count` needs `codes:`, the codes to count, such as [G, O, U]");
+        return yamltree_fail(&c->t, v,
+                             "`count` needs `codes:`, the codes to count, such as [G, O, U]");
     if (!least)
-        return fail(c, v, "`count` needs `at_least:`, how many sessions make it true");
+        return yamltree_fail(&c->t, v, "`count` needs `at_least:`, how many sessions make it true");
     if (!in == !weeks)
-        return fail(c, v,
-                    "`count` needs exactly one of `in:` (school_year, this_week, this_half_term "
-                    "or since_stage_entry) and `last_school_weeks:` (a number of weeks)");
+        return yamltree_fail(
+            &c->t, v,
+            "`count` needs exactly one of `in:` (school_year, this_week, this_half_term "
+            "or since_stage_entry) and `last_school_weeks:` (a number of weeks)");
     a->kind = COND_COUNT_AT_LEAST;
     if (get_codes(c, codes, "codes", &a->codes) != 0 ||
         get_uint(c, least, "at_least", 1, 1000, &a->n) != 0)
@@ -863,17 +446,18 @@ static int parse_count(ctx_t *c, const node_t *v, cond_atom_t *a)
     return 0;
 }
 
-static int parse_fact_atom(ctx_t *c, const node_t *v, cond_atom_t *a)
+static int parse_fact_atom(ctx_t *c, const yamltree_node_t *v, cond_atom_t *a)
 {
     a->kind = COND_FACT;
-    if (v->kind == NODE_SCALAR)
+    if (v->kind == YAMLTREE_SCALAR)
         return get_fact(c, v, "staff_recorded", &a->fact);
-    if (expect(c, v, NODE_MAP, "staff_recorded") != 0 ||
-        check_keys(c, v, fact_keys, "`staff_recorded`") != 0)
+    if (expect(c, v, YAMLTREE_MAP, "staff_recorded") != 0 ||
+        yamltree_check_keys(&c->t, v, fact_keys, "`staff_recorded`") != 0)
         return -1;
-    const node_t *fact = get(v, "fact"), *detail = get(v, "detail"), *days = get(v, "within_days");
+    const yamltree_node_t *fact = yamltree_get(v, "fact"), *detail = yamltree_get(v, "detail"),
+                          *days = yamltree_get(v, "within_days");
     if (!fact)
-        return fail(c, v, "`staff_recorded` needs `fact:`, such as meeting_missed");
+        return yamltree_fail(&c->t, v, "`staff_recorded` needs `fact:`, such as meeting_missed");
     if (get_fact(c, fact, "fact", &a->fact) != 0)
         return -1;
     if (detail && get_name(c, detail, "detail", a->detail, sizeof a->detail) != 0)
@@ -882,7 +466,8 @@ static int parse_fact_atom(ctx_t *c, const node_t *v, cond_atom_t *a)
 }
 
 /* parse_atom reads one `key: value` of a condition into cond. */
-static int parse_atom(ctx_t *c, const node_t *k, const node_t *v, policy_cond_t *cond)
+static int parse_atom(ctx_t *c, const yamltree_node_t *k, const yamltree_node_t *v,
+                      policy_cond_t *cond)
 {
     static const struct {
         const char *key;
@@ -893,18 +478,18 @@ static int parse_atom(ctx_t *c, const node_t *k, const node_t *v, policy_cond_t 
         {"attendance_at_least", COND_ATTENDANCE_AT_LEAST},
     };
     if (cond->n == POLICY_MAX_ATOMS)
-        return fail(c, k, "a condition may have at most %d parts", POLICY_MAX_ATOMS);
+        return yamltree_fail(&c->t, k, "a condition may have at most %d parts", POLICY_MAX_ATOMS);
     cond_atom_t *a = &cond->atoms[cond->n];
     memset(a, 0, sizeof *a);
     a->line = k->line;
     for (size_t i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
-        if (!key_is(k, pcts[i].key))
+        if (!yamltree_scalar_is(k, pcts[i].key))
             continue;
         a->kind = pcts[i].kind;
-        if (v->kind == NODE_SCALAR && key_is(v, "target")) {
+        if (v->kind == YAMLTREE_SCALAR && yamltree_scalar_is(v, "target")) {
             if (c->p->target_pct <= 0.0)
-                return fail(c, v, "`%s: target` needs the policy's `target:` to be set",
-                            pcts[i].key);
+                return yamltree_fail(
+                    &c->t, v, "`%s: target` needs the policy's `target:` to be set", pcts[i].key);
             a->value = c->p->target_pct;
         } else if (get_pct(c, v, pcts[i].key, &a->value) != 0) {
             return -1;
@@ -912,30 +497,31 @@ static int parse_atom(ctx_t *c, const node_t *k, const node_t *v, policy_cond_t 
         cond->n++;
         return 0;
     }
-    if (key_is(k, "count")) {
+    if (yamltree_scalar_is(k, "count")) {
         if (parse_count(c, v, a) != 0)
             return -1;
-    } else if (key_is(k, "consecutive_unexplained_days")) {
+    } else if (yamltree_scalar_is(k, "consecutive_unexplained_days")) {
         a->kind = COND_CONSECUTIVE_DAYS;
         if (get_uint(c, v, "consecutive_unexplained_days", 1, 200, &a->n) != 0)
             return -1;
-    } else if (key_is(k, "declining")) {
+    } else if (yamltree_scalar_is(k, "declining")) {
         a->kind = COND_DECLINING;
         if (need_true(c, v, "declining") != 0)
             return -1;
-    } else if (key_is(k, "persistent_absentee")) {
+    } else if (yamltree_scalar_is(k, "persistent_absentee")) {
         a->kind = COND_PERSISTENT;
         if (need_true(c, v, "persistent_absentee") != 0)
             return -1;
-    } else if (key_is(k, "severe_absentee")) {
+    } else if (yamltree_scalar_is(k, "severe_absentee")) {
         a->kind = COND_SEVERE;
         if (need_true(c, v, "severe_absentee") != 0)
             return -1;
-    } else if (key_is(k, "staff_recorded")) {
+    } else if (yamltree_scalar_is(k, "staff_recorded")) {
         if (parse_fact_atom(c, v, a) != 0)
             return -1;
     } else {
-        return fail(c, k, "`any` and `all` cannot be put inside another `any` or `all`");
+        return yamltree_fail(&c->t, k,
+                             "`any` and `all` cannot be put inside another `any` or `all`");
     }
     cond->n++;
     return 0;
@@ -943,19 +529,20 @@ static int parse_atom(ctx_t *c, const node_t *k, const node_t *v, policy_cond_t 
 
 /* parse_cond reads a condition: a map of parts that must all hold, or
  * `all: [...]`, or `any: [...]` (one part per item). */
-static int parse_cond(ctx_t *c, const node_t *n, const char *what, policy_cond_t *cond)
+static int parse_cond(ctx_t *c, const yamltree_node_t *n, const char *what, policy_cond_t *cond)
 {
     char where[WHERE_MAX];
     snprintf(where, sizeof where, "`%s`", what);
     memset(cond, 0, sizeof *cond);
-    if (expect(c, n, NODE_MAP, what) != 0 || check_keys(c, n, atom_keys, where) != 0)
+    if (expect(c, n, YAMLTREE_MAP, what) != 0 ||
+        yamltree_check_keys(&c->t, n, atom_keys, where) != 0)
         return -1;
     if (n->nkids == 0)
-        return fail(c, n, "`%s` is empty; write at least one condition", what);
-    const node_t *list = get(n, "any");
+        return yamltree_fail(&c->t, n, "`%s` is empty; write at least one condition", what);
+    const yamltree_node_t *list = yamltree_get(n, "any");
     cond->any_of = list != NULL;
     if (!list)
-        list = get(n, "all");
+        list = yamltree_get(n, "all");
     if (!list) {
         for (size_t i = 0; i + 1 < n->nkids; i += 2)
             if (parse_atom(c, n->kids[i], n->kids[i + 1], cond) != 0)
@@ -963,23 +550,27 @@ static int parse_cond(ctx_t *c, const node_t *n, const char *what, policy_cond_t
         return 0;
     }
     if (n->nkids != 2)
-        return fail(c, n->kids[0],
-                    "`%s` holds `any:` or `all:` and other conditions beside it; put them all "
-                    "in the one list",
-                    what);
+        return yamltree_fail(
+            &c->t, n->kids[0],
+            "`%s` holds `any:` or `all:` and other conditions beside it; put them all "
+            "in the one list",
+            what);
     const char *lname = cond->any_of ? "any" : "all";
-    if (expect(c, list, NODE_SEQ, lname) != 0)
+    if (expect(c, list, YAMLTREE_SEQ, lname) != 0)
         return -1;
     if (list->nkids == 0)
-        return fail(c, list, "`%s` is an empty list; write at least one condition", lname);
+        return yamltree_fail(&c->t, list, "`%s` is an empty list; write at least one condition",
+                             lname);
     for (size_t i = 0; i < list->nkids; i++) {
-        const node_t *item = list->kids[i];
-        if (expect(c, item, NODE_MAP, lname) != 0 || check_keys(c, item, atom_keys, where) != 0)
+        const yamltree_node_t *item = list->kids[i];
+        if (expect(c, item, YAMLTREE_MAP, lname) != 0 ||
+            yamltree_check_keys(&c->t, item, atom_keys, where) != 0)
             return -1;
         if (item->nkids != 2)
-            return fail(c, item,
-                        "each item of `%s` is one condition (one `key: value`); this one has %zu",
-                        lname, item->nkids / 2);
+            return yamltree_fail(
+                &c->t, item,
+                "each item of `%s` is one condition (one `key: value`); this one has %zu", lname,
+                item->nkids / 2);
         if (parse_atom(c, item->kids[0], item->kids[1], cond) != 0)
             return -1;
     }
@@ -996,50 +587,55 @@ static const action_kind_t action_values[] = {ACT_LETTER,   ACT_SMS,     ACT_EMA
                                               ACT_CALL,     ACT_MEETING, ACT_HOME_VISIT,
                                               ACT_REFERRAL, ACT_DSL,     ACT_EARLY_HELP};
 
-static int parse_action(ctx_t *c, const node_t *item, const char *what, policy_action_t *a)
+static int parse_action(ctx_t *c, const yamltree_node_t *item, const char *what, policy_action_t *a)
 {
-    const node_t *kname = item, *v = NULL;
+    const yamltree_node_t *kname = item, *v = NULL;
     int idx = 0;
     memset(a, 0, sizeof *a);
     a->line = item->line;
-    if (item->kind == NODE_MAP) {
+    if (item->kind == YAMLTREE_MAP) {
         if (item->nkids != 2)
-            return fail(c, item,
-                        "each item of `%s` is one action, such as `- letter: letter_1`; this "
-                        "one has %zu",
-                        what, item->nkids / 2);
+            return yamltree_fail(
+                &c->t, item,
+                "each item of `%s` is one action, such as `- letter: letter_1`; this "
+                "one has %zu",
+                what, item->nkids / 2);
         kname = item->kids[0];
         v = item->kids[1];
-    } else if (expect(c, item, NODE_SCALAR, what) != 0) {
+    } else if (expect(c, item, YAMLTREE_SCALAR, what) != 0) {
         return -1;
     }
     if (get_choice(c, kname, "action", action_names, &idx) != 0)
         return -1;
     a->kind = action_values[idx];
     int needs_template = a->kind == ACT_LETTER || a->kind == ACT_SMS || a->kind == ACT_EMAIL;
-    if (!v || is_null(v)) {
+    if (!v || yamltree_is_null(v)) {
         if (needs_template)
-            return fail(c, kname, "a %s needs its template: write `- %s: <template name>`",
-                        action_names[idx], action_names[idx]);
+            return yamltree_fail(&c->t, kname,
+                                 "a %s needs its template: write `- %s: <template name>`",
+                                 action_names[idx], action_names[idx]);
         return 0;
     }
-    if (v->kind == NODE_SCALAR && (key_is(v, "false") || key_is(v, "no")))
-        return fail(c, v, "`%s: %s` asks for nothing; to leave the action out, delete its line",
-                    action_names[idx], v->text);
-    if (!needs_template && v->kind == NODE_SCALAR && (key_is(v, "true") || key_is(v, "yes")))
+    if (v->kind == YAMLTREE_SCALAR &&
+        (yamltree_scalar_is(v, "false") || yamltree_scalar_is(v, "no")))
+        return yamltree_fail(&c->t, v,
+                             "`%s: %s` asks for nothing; to leave the action out, delete its line",
+                             action_names[idx], v->text);
+    if (!needs_template && v->kind == YAMLTREE_SCALAR &&
+        (yamltree_scalar_is(v, "true") || yamltree_scalar_is(v, "yes")))
         return 0;
     return get_name(c, v, action_names[idx], a->template_id, sizeof a->template_id);
 }
 
-static int parse_actions(ctx_t *c, const node_t *n, const char *what, policy_action_t *out,
+static int parse_actions(ctx_t *c, const yamltree_node_t *n, const char *what, policy_action_t *out,
                          size_t *count)
 {
     *count = 0;
-    if (expect(c, n, NODE_SEQ, what) != 0)
+    if (expect(c, n, YAMLTREE_SEQ, what) != 0)
         return -1;
     if (n->nkids > POLICY_MAX_ACTIONS)
-        return fail(c, n->kids[POLICY_MAX_ACTIONS], "`%s` may list at most %d actions", what,
-                    POLICY_MAX_ACTIONS);
+        return yamltree_fail(&c->t, n->kids[POLICY_MAX_ACTIONS], "`%s` may list at most %d actions",
+                             what, POLICY_MAX_ACTIONS);
     for (size_t i = 0; i < n->nkids; i++)
         if (parse_action(c, n->kids[i], what, &out[i]) != 0)
             return -1;
@@ -1060,37 +656,42 @@ static const review_outcome_t improved_values[] = {REVIEW_STAY, REVIEW_STEP_DOWN
 static const char *const not_improved_outcomes[] = {"stay", "escalate", NULL};
 static const review_outcome_t not_improved_values[] = {REVIEW_STAY, REVIEW_ESCALATE};
 
-static int parse_review(ctx_t *c, const node_t *n, const char *where, int last, policy_stage_t *s)
+static int parse_review(ctx_t *c, const yamltree_node_t *n, const char *where, int last,
+                        policy_stage_t *s)
 {
-    const node_t *v;
+    const yamltree_node_t *v;
     int idx = 0;
-    if (expect(c, n, NODE_MAP, "review") != 0 || check_keys(c, n, review_keys, where) != 0)
+    if (expect(c, n, YAMLTREE_MAP, "review") != 0 ||
+        yamltree_check_keys(&c->t, n, review_keys, where) != 0)
         return -1;
-    if ((v = get(n, "improved")) && parse_cond(c, v, "improved", &s->improved) != 0)
+    if ((v = yamltree_get(n, "improved")) && parse_cond(c, v, "improved", &s->improved) != 0)
         return -1;
-    if ((v = get(n, "if_improved"))) {
-        if (v->kind == NODE_SCALAR && key_is(v, "escalate"))
-            return fail(c, v,
-                        "after an improvement a pupil can `step_down`, `exit` or `stay`, "
-                        "not escalate");
+    if ((v = yamltree_get(n, "if_improved"))) {
+        if (v->kind == YAMLTREE_SCALAR && yamltree_scalar_is(v, "escalate"))
+            return yamltree_fail(&c->t, v,
+                                 "after an improvement a pupil can `step_down`, `exit` or `stay`, "
+                                 "not escalate");
         if (get_choice(c, v, "if_improved", improved_outcomes, &idx) != 0)
             return -1;
         s->if_improved = improved_values[idx];
     }
-    if ((v = get(n, "if_not_improved"))) {
-        if (v->kind == NODE_SCALAR && (key_is(v, "step_down") || key_is(v, "exit")))
-            return fail(c, v, "without an improvement a pupil can `escalate` or `stay`, not %s",
-                        v->text);
+    if ((v = yamltree_get(n, "if_not_improved"))) {
+        if (v->kind == YAMLTREE_SCALAR &&
+            (yamltree_scalar_is(v, "step_down") || yamltree_scalar_is(v, "exit")))
+            return yamltree_fail(&c->t, v,
+                                 "without an improvement a pupil can `escalate` or `stay`, not %s",
+                                 v->text);
         if (get_choice(c, v, "if_not_improved", not_improved_outcomes, &idx) != 0)
             return -1;
         s->if_not_improved = not_improved_values[idx];
         if (last && s->if_not_improved == REVIEW_ESCALATE)
-            return fail(c, v,
-                        "stage \"%s\" is the last stage of its track, so there is nothing to "
-                        "escalate to; write `if_not_improved: stay` or add a stage after it",
-                        s->id);
+            return yamltree_fail(
+                &c->t, v,
+                "stage \"%s\" is the last stage of its track, so there is nothing to "
+                "escalate to; write `if_not_improved: stay` or add a stage after it",
+                s->id);
     }
-    if ((v = get(n, "on_improved")) &&
+    if ((v = yamltree_get(n, "on_improved")) &&
         parse_actions(c, v, "on_improved", s->on_improved, &s->non_improved) != 0)
         return -1;
     return 0;
@@ -1098,84 +699,95 @@ static int parse_review(ctx_t *c, const node_t *n, const char *where, int last, 
 
 /* parse_monitor reads `monitor:`: exactly one of `weeks` and `half_terms`,
  * and the optional extension per day of absence. */
-static int parse_monitor(ctx_t *c, const node_t *n, policy_stage_t *s)
+static int parse_monitor(ctx_t *c, const yamltree_node_t *n, policy_stage_t *s)
 {
-    const node_t *weeks, *halves, *v;
-    if (expect(c, n, NODE_MAP, "monitor") != 0 || check_keys(c, n, monitor_keys, "`monitor`") != 0)
+    const yamltree_node_t *weeks, *halves, *v;
+    if (expect(c, n, YAMLTREE_MAP, "monitor") != 0 ||
+        yamltree_check_keys(&c->t, n, monitor_keys, "`monitor`") != 0)
         return -1;
-    weeks = get(n, "weeks");
-    halves = get(n, "half_terms");
+    weeks = yamltree_get(n, "weeks");
+    halves = yamltree_get(n, "half_terms");
     if (weeks && halves)
-        return fail(c, key_node(n, "half_terms"),
-                    "`monitor` has both `weeks:` and `half_terms:`; the review is counted in one "
-                    "or the other, so keep one");
+        return yamltree_fail(
+            &c->t, yamltree_key_node(n, "half_terms"),
+            "`monitor` has both `weeks:` and `half_terms:`; the review is counted in one "
+            "or the other, so keep one");
     if (!weeks && !halves)
-        return fail(c, n,
-                    "`monitor` needs `weeks:`, the school weeks to the review, or `half_terms:`, "
-                    "the half terms to it");
+        return yamltree_fail(
+            &c->t, n,
+            "`monitor` needs `weeks:`, the school weeks to the review, or `half_terms:`, "
+            "the half terms to it");
     if (weeks && get_uint(c, weeks, "weeks", 1, 52, &s->monitor_weeks) != 0)
         return -1;
     if (halves && get_uint(c, halves, "half_terms", 1, MAX_HALF_TERMS, &s->monitor_half_terms) != 0)
         return -1;
-    if ((v = get(n, "extend_weeks_per_absence_day")) &&
+    if ((v = yamltree_get(n, "extend_weeks_per_absence_day")) &&
         get_uint(c, v, "extend_weeks_per_absence_day", 0, 10, &s->extend_weeks_per_day) != 0)
         return -1;
     return 0;
 }
 
-static int parse_stage(ctx_t *c, const node_t *n, const char *track, size_t index, size_t count,
-                       policy_stage_t *s)
+static int parse_stage(ctx_t *c, const yamltree_node_t *n, const char *track, size_t index,
+                       size_t count, policy_stage_t *s)
 {
     char where[WHERE_MAX];
-    const node_t *v, *id;
+    const yamltree_node_t *v, *id;
     memset(s, 0, sizeof *s);
     s->line = n->line;
     snprintf(where, sizeof where, "stage %zu of track \"%s\"", index + 1, track);
-    if (expect(c, n, NODE_MAP, "stage") != 0)
+    if (expect(c, n, YAMLTREE_MAP, "stage") != 0)
         return -1;
-    if (!(id = get(n, "id"))) {
-        if (check_keys(c, n, stage_keys, where) != 0)
+    if (!(id = yamltree_get(n, "id"))) {
+        if (yamltree_check_keys(&c->t, n, stage_keys, where) != 0)
             return -1;
-        return fail(c, n, "%s has no `id:`; give it a short name such as stage_1", where);
+        return yamltree_fail(&c->t, n, "%s has no `id:`; give it a short name such as stage_1",
+                             where);
     }
     if (get_name(c, id, "id", s->id, sizeof s->id) != 0)
         return -1;
     snprintf(where, sizeof where, "stage \"%s\" of track \"%s\"", s->id, track);
-    if (check_keys(c, n, stage_keys, where) != 0)
+    if (yamltree_check_keys(&c->t, n, stage_keys, where) != 0)
         return -1;
-    if ((v = get(n, "title"))) {
+    if ((v = yamltree_get(n, "title"))) {
         if (get_text(c, v, "title", s->title, sizeof s->title) != 0)
             return -1;
     } else {
         memcpy(s->title, s->id, sizeof s->id);
     }
-    if ((v = get(n, "escalation_only")) && get_bool(c, v, "escalation_only", &s->escalation_only))
+    if ((v = yamltree_get(n, "escalation_only")) &&
+        get_bool(c, v, "escalation_only", &s->escalation_only))
         return -1;
-    v = get(n, "when");
+    v = yamltree_get(n, "when");
     if (s->escalation_only && index == 0)
-        return fail(c, key_node(n, "escalation_only"),
-                    "the first stage of a track cannot be `escalation_only`: there is no stage "
-                    "before it to escalate from; give it a `when:`");
+        return yamltree_fail(
+            &c->t, yamltree_key_node(n, "escalation_only"),
+            "the first stage of a track cannot be `escalation_only`: there is no stage "
+            "before it to escalate from; give it a `when:`");
     if (s->escalation_only && v)
-        return fail(c, v, "%s is `escalation_only`, so it has no `when:`; remove one of the two",
-                    where);
+        return yamltree_fail(&c->t, v,
+                             "%s is `escalation_only`, so it has no `when:`; remove one of the two",
+                             where);
     if (!s->escalation_only && !v)
-        return fail(c, n,
-                    "%s needs a `when:` saying when a pupil enters it (or `escalation_only: "
-                    "true`)",
-                    where);
+        return yamltree_fail(
+            &c->t, n,
+            "%s needs a `when:` saying when a pupil enters it (or `escalation_only: "
+            "true`)",
+            where);
     if (v && parse_cond(c, v, "when", &s->when) != 0)
         return -1;
-    if ((v = get(n, "actions")) && parse_actions(c, v, "actions", s->actions, &s->nactions) != 0)
+    if ((v = yamltree_get(n, "actions")) &&
+        parse_actions(c, v, "actions", s->actions, &s->nactions) != 0)
         return -1;
-    if ((v = get(n, "responsible")) && get_role(c, v, "responsible", &s->responsible) != 0)
+    if ((v = yamltree_get(n, "responsible")) && get_role(c, v, "responsible", &s->responsible) != 0)
         return -1;
-    const node_t *monitor = get(n, "monitor"), *review = get(n, "review");
+    const yamltree_node_t *monitor = yamltree_get(n, "monitor"),
+                          *review = yamltree_get(n, "review");
     if (review && !monitor)
-        return fail(c, key_node(n, "review"),
-                    "%s has a `review:` but no `monitor:`; a review happens at the end of "
-                    "monitoring, so add `monitor: {weeks: N}` or `monitor: {half_terms: N}`",
-                    where);
+        return yamltree_fail(
+            &c->t, yamltree_key_node(n, "review"),
+            "%s has a `review:` but no `monitor:`; a review happens at the end of "
+            "monitoring, so add `monitor: {weeks: N}` or `monitor: {half_terms: N}`",
+            where);
     if (monitor && parse_monitor(c, monitor, s) != 0)
         return -1;
     if (review && parse_review(c, review, where, index + 1 == count, s) != 0)
@@ -1183,55 +795,60 @@ static int parse_stage(ctx_t *c, const node_t *n, const char *track, size_t inde
     return 0;
 }
 
-static int parse_track(ctx_t *c, const node_t *k, const node_t *v, policy_track_t *t)
+static int parse_track(ctx_t *c, const yamltree_node_t *k, const yamltree_node_t *v,
+                       policy_track_t *t)
 {
     if (get_name(c, k, "track name", t->id, sizeof t->id) != 0)
         return -1;
     t->line = k->line;
-    if (expect(c, v, NODE_SEQ, t->id) != 0)
+    if (expect(c, v, YAMLTREE_SEQ, t->id) != 0)
         return -1;
     if (v->nkids == 0)
-        return fail(c, v, "track \"%s\" has no stages; list at least one", t->id);
+        return yamltree_fail(&c->t, v, "track \"%s\" has no stages; list at least one", t->id);
     if (v->nkids > POLICY_MAX_STAGES)
-        return fail(c, v->kids[POLICY_MAX_STAGES], "track \"%s\" has more than %d stages", t->id,
-                    POLICY_MAX_STAGES);
+        return yamltree_fail(&c->t, v->kids[POLICY_MAX_STAGES],
+                             "track \"%s\" has more than %d stages", t->id, POLICY_MAX_STAGES);
     for (size_t i = 0; i < v->nkids; i++) {
         policy_stage_t *s = &t->stages[i];
         if (parse_stage(c, v->kids[i], t->id, i, v->nkids, s) != 0)
             return -1;
         for (size_t j = 0; j < i; j++)
             if (strcmp(t->stages[j].id, s->id) == 0)
-                return fail(c, get(v->kids[i], "id"),
-                            "stage id \"%s\" is used twice in track \"%s\" (first on line %u); "
-                            "give each stage its own id",
-                            s->id, t->id, t->stages[j].line);
+                return yamltree_fail(
+                    &c->t, yamltree_get(v->kids[i], "id"),
+                    "stage id \"%s\" is used twice in track \"%s\" (first on line %u); "
+                    "give each stage its own id",
+                    s->id, t->id, t->stages[j].line);
         if (s->escalation_only && t->stages[i - 1].if_not_improved != REVIEW_ESCALATE)
-            return fail(c, v->kids[i],
-                        "stage \"%s\" is reached only by escalation, but the stage before it "
-                        "(\"%s\") never escalates; give that stage a `monitor:` and `review: "
-                        "{if_not_improved: escalate}`",
-                        s->id, t->stages[i - 1].id);
+            return yamltree_fail(
+                &c->t, v->kids[i],
+                "stage \"%s\" is reached only by escalation, but the stage before it "
+                "(\"%s\") never escalates; give that stage a `monitor:` and `review: "
+                "{if_not_improved: escalate}`",
+                s->id, t->stages[i - 1].id);
     }
     t->nstages = v->nkids;
     return 0;
 }
 
-static int parse_tracks(ctx_t *c, const node_t *n)
+static int parse_tracks(ctx_t *c, const yamltree_node_t *n)
 {
     policy_t *p = c->p;
-    if (expect(c, n, NODE_MAP, "tracks") != 0)
+    if (expect(c, n, YAMLTREE_MAP, "tracks") != 0)
         return -1;
     if (n->nkids == 0)
-        return fail(c, n, "`tracks` is empty; a policy needs at least one track, such as absence");
+        return yamltree_fail(
+            &c->t, n, "`tracks` is empty; a policy needs at least one track, such as absence");
     if (n->nkids / 2 > POLICY_MAX_TRACKS)
-        return fail(c, n->kids[2 * POLICY_MAX_TRACKS], "a policy may have at most %d tracks",
-                    POLICY_MAX_TRACKS);
+        return yamltree_fail(&c->t, n->kids[2 * POLICY_MAX_TRACKS],
+                             "a policy may have at most %d tracks", POLICY_MAX_TRACKS);
     for (size_t i = 0; i + 1 < n->nkids; i += 2) {
         for (size_t j = 0; j < i; j += 2)
             if (n->kids[j]->len == n->kids[i]->len &&
                 memcmp(n->kids[j]->text, n->kids[i]->text, n->kids[i]->len) == 0)
-                return fail(c, n->kids[i], "track \"%s\" is written twice (first on line %u)",
-                            n->kids[i]->text, n->kids[j]->line);
+                return yamltree_fail(&c->t, n->kids[i],
+                                     "track \"%s\" is written twice (first on line %u)",
+                                     n->kids[i]->text, n->kids[j]->line);
         if (parse_track(c, n->kids[i], n->kids[i + 1], &p->tracks[p->ntracks]) != 0)
             return -1;
         p->ntracks++;
@@ -1243,59 +860,65 @@ static int parse_tracks(ctx_t *c, const node_t *n)
 
 static const char *const band_keys[] = {"name", "from", "above", NULL};
 
-static int parse_bands(ctx_t *c, const node_t *n)
+static int parse_bands(ctx_t *c, const yamltree_node_t *n)
 {
     policy_t *p = c->p;
-    if (expect(c, n, NODE_SEQ, "bands") != 0)
+    if (expect(c, n, YAMLTREE_SEQ, "bands") != 0)
         return -1;
     if (n->nkids == 0)
-        return fail(c, n, "`bands` is empty; list at least one, ending with `from: 0`");
+        return yamltree_fail(&c->t, n,
+                             "`bands` is empty; list at least one, ending with `from: 0`");
     if (n->nkids > POLICY_MAX_BANDS)
-        return fail(c, n->kids[POLICY_MAX_BANDS], "a policy may have at most %d bands",
-                    POLICY_MAX_BANDS);
+        return yamltree_fail(&c->t, n->kids[POLICY_MAX_BANDS], "a policy may have at most %d bands",
+                             POLICY_MAX_BANDS);
     for (size_t i = 0; i < n->nkids; i++) {
-        const node_t *b = n->kids[i], *name, *from, *above;
+        const yamltree_node_t *b = n->kids[i], *name, *from, *above;
         policy_band_t *band = &p->bands[i];
-        if (expect(c, b, NODE_MAP, "band") != 0 || check_keys(c, b, band_keys, "a band") != 0)
+        if (expect(c, b, YAMLTREE_MAP, "band") != 0 ||
+            yamltree_check_keys(&c->t, b, band_keys, "a band") != 0)
             return -1;
         band->line = b->line;
-        if (!(name = get(b, "name")))
-            return fail(c, b, "this band has no `name:`");
+        if (!(name = yamltree_get(b, "name")))
+            return yamltree_fail(&c->t, b, "this band has no `name:`");
         if (get_name(c, name, "name", band->name, sizeof band->name) != 0)
             return -1;
-        from = get(b, "from");
-        above = get(b, "above");
+        from = yamltree_get(b, "from");
+        above = yamltree_get(b, "above");
         if (!from == !above)
-            return fail(c, b,
-                        "band \"%s\" needs exactly one of `from:` (this percentage and above) "
-                        "and `above:` (above this percentage)",
-                        band->name);
+            return yamltree_fail(
+                &c->t, b,
+                "band \"%s\" needs exactly one of `from:` (this percentage and above) "
+                "and `above:` (above this percentage)",
+                band->name);
         band->above = above != NULL;
         if (get_pct(c, above ? above : from, above ? "above" : "from", &band->min_pct) != 0)
             return -1;
         for (size_t j = 0; j < i; j++) {
             const policy_band_t *hi = &p->bands[j];
             if (strcmp(hi->name, band->name) == 0)
-                return fail(c, name, "band name \"%s\" is used twice (first on line %u)",
-                            band->name, hi->line);
+                return yamltree_fail(&c->t, name,
+                                     "band name \"%s\" is used twice (first on line %u)",
+                                     band->name, hi->line);
         }
         if (i > 0) {
             const policy_band_t *hi = &p->bands[i - 1];
             int lower_ok = band->min_pct < hi->min_pct ||
                            (band->min_pct == hi->min_pct && hi->above && !band->above);
             if (!lower_ok)
-                return fail(c, above ? above : from,
-                            "bands must be listed highest first: band \"%s\" (%g) is not below "
-                            "band \"%s\" (%g) on line %u",
-                            band->name, band->min_pct, hi->name, hi->min_pct, hi->line);
+                return yamltree_fail(
+                    &c->t, above ? above : from,
+                    "bands must be listed highest first: band \"%s\" (%g) is not below "
+                    "band \"%s\" (%g) on line %u",
+                    band->name, band->min_pct, hi->name, hi->min_pct, hi->line);
         }
     }
     p->nbands = n->nkids;
     const policy_band_t *last = &p->bands[p->nbands - 1];
     if (last->min_pct != 0.0 || last->above)
-        return fail(c, n->kids[p->nbands - 1],
-                    "the last band (\"%s\") must be `from: 0`, so that every pupil is in a band",
-                    last->name);
+        return yamltree_fail(
+            &c->t, n->kids[p->nbands - 1],
+            "the last band (\"%s\") must be `from: 0`, so that every pupil is in a band",
+            last->name);
     return 0;
 }
 
@@ -1314,15 +937,15 @@ static const char *const alert_keys[] = {"first_day",
 
 /* alert_switch reads an alert written as true/false; returns 1 when it was
  * (with *on set), 0 when it is a map to read, -1 on error. */
-static int alert_switch(ctx_t *c, const node_t *v, const char *what, int *on)
+static int alert_switch(ctx_t *c, const yamltree_node_t *v, const char *what, int *on)
 {
-    if (v->kind != NODE_SCALAR)
-        return expect(c, v, NODE_MAP, what);
+    if (v->kind != YAMLTREE_SCALAR)
+        return expect(c, v, YAMLTREE_MAP, what);
     return get_bool(c, v, what, on) == 0 ? 1 : -1;
 }
 
 /* alert_days reads an alert of the form `{days: N}`, true (national) or false. */
-static int alert_days(ctx_t *c, const node_t *v, const char *what, unsigned national,
+static int alert_days(ctx_t *c, const yamltree_node_t *v, const char *what, unsigned national,
                       const char *const *keys, unsigned *days)
 {
     int on = 0, r = alert_switch(c, v, what, &on);
@@ -1334,14 +957,14 @@ static int alert_days(ctx_t *c, const node_t *v, const char *what, unsigned nati
     }
     char where[WHERE_MAX];
     snprintf(where, sizeof where, "`%s`", what);
-    if (check_keys(c, v, keys, where) != 0)
+    if (yamltree_check_keys(&c->t, v, keys, where) != 0)
         return -1;
-    const node_t *d = get(v, "days");
+    const yamltree_node_t *d = yamltree_get(v, "days");
     *days = national;
     return d ? get_uint(c, d, "days", 1, 200, days) : 0;
 }
 
-static int parse_first_day(ctx_t *c, const node_t *v, policy_alerts_t *a)
+static int parse_first_day(ctx_t *c, const yamltree_node_t *v, policy_alerts_t *a)
 {
     static const char *const keys[] = {"at", "template", NULL};
     int on = 0, r = alert_switch(c, v, "first_day", &on);
@@ -1353,9 +976,9 @@ static int parse_first_day(ctx_t *c, const node_t *v, policy_alerts_t *a)
         a->first_day = on;
         return 0;
     }
-    if (check_keys(c, v, keys, "`first_day`") != 0)
+    if (yamltree_check_keys(&c->t, v, keys, "`first_day`") != 0)
         return -1;
-    const node_t *at = get(v, "at"), *t = get(v, "template");
+    const yamltree_node_t *at = yamltree_get(v, "at"), *t = yamltree_get(v, "template");
     a->first_day = 1;
     if (at && get_time(c, at, "at", &a->first_day_minute) != 0)
         return -1;
@@ -1364,7 +987,7 @@ static int parse_first_day(ctx_t *c, const node_t *v, policy_alerts_t *a)
     return 0;
 }
 
-static int parse_home_visit(ctx_t *c, const node_t *v, policy_alerts_t *a)
+static int parse_home_visit(ctx_t *c, const yamltree_node_t *v, policy_alerts_t *a)
 {
     static const char *const keys[] = {"days", NULL};
     int on = 0, r = alert_switch(c, v, "home_visit", &on);
@@ -1372,48 +995,48 @@ static int parse_home_visit(ctx_t *c, const node_t *v, policy_alerts_t *a)
         return -1;
     if (r == 1) {
         if (on)
-            return fail(c, v,
-                        "`home_visit` has no national days; write the school's, such as "
-                        "`home_visit: {days: [2, 4]}`");
+            return yamltree_fail(&c->t, v,
+                                 "`home_visit` has no national days; write the school's, such as "
+                                 "`home_visit: {days: [2, 4]}`");
         return 0;
     }
-    if (check_keys(c, v, keys, "`home_visit`") != 0)
+    if (yamltree_check_keys(&c->t, v, keys, "`home_visit`") != 0)
         return -1;
-    const node_t *d = get(v, "days");
+    const yamltree_node_t *d = yamltree_get(v, "days");
     if (!d)
-        return fail(c, v, "`home_visit` needs `days:`, such as [2, 4]");
-    if (d->kind == NODE_SCALAR && !is_null(d)) {
+        return yamltree_fail(&c->t, v, "`home_visit` needs `days:`, such as [2, 4]");
+    if (d->kind == YAMLTREE_SCALAR && !yamltree_is_null(d)) {
         a->nhome_visit_days = 1;
         return get_uint(c, d, "days", 1, 200, &a->home_visit_days[0]);
     }
-    if (expect(c, d, NODE_SEQ, "days") != 0)
+    if (expect(c, d, YAMLTREE_SEQ, "days") != 0)
         return -1;
     if (d->nkids == 0 || d->nkids > POLICY_MAX_DAYS)
-        return fail(c, d, "`days` should list from 1 to %d days", POLICY_MAX_DAYS);
+        return yamltree_fail(&c->t, d, "`days` should list from 1 to %d days", POLICY_MAX_DAYS);
     for (size_t i = 0; i < d->nkids; i++) {
         if (get_uint(c, d->kids[i], "days", 1, 200, &a->home_visit_days[i]) != 0)
             return -1;
         if (i > 0 && a->home_visit_days[i] <= a->home_visit_days[i - 1])
-            return fail(c, d->kids[i],
-                        "home-visit days must go up, each later than the one "
-                        "before (such as [2, 4])");
+            return yamltree_fail(&c->t, d->kids[i],
+                                 "home-visit days must go up, each later than the one "
+                                 "before (such as [2, 4])");
     }
     a->nhome_visit_days = d->nkids;
     return 0;
 }
 
-static int parse_deletion(ctx_t *c, const node_t *v, policy_alerts_t *a)
+static int parse_deletion(ctx_t *c, const yamltree_node_t *v, policy_alerts_t *a)
 {
     static const char *const keys[] = {"days", "codes", NULL};
     a->deletion_codes = CODE_BIT(CODE_G) | CODE_BIT(CODE_N) | CODE_BIT(CODE_O);
     if (alert_days(c, v, "deletion_candidate", NATIONAL_DELETION_DAYS, keys, &a->deletion_days) !=
         0)
         return -1;
-    const node_t *codes = v->kind == NODE_MAP ? get(v, "codes") : NULL;
+    const yamltree_node_t *codes = v->kind == YAMLTREE_MAP ? yamltree_get(v, "codes") : NULL;
     return codes ? get_codes(c, codes, "codes", &a->deletion_codes) : 0;
 }
 
-static int parse_penalty(ctx_t *c, const node_t *v, policy_alerts_t *a)
+static int parse_penalty(ctx_t *c, const yamltree_node_t *v, policy_alerts_t *a)
 {
     static const char *const keys[] = {"codes", "weeks", "sessions", NULL};
     int on = 0, r = alert_switch(c, v, "penalty_threshold", &on);
@@ -1426,49 +1049,54 @@ static int parse_penalty(ctx_t *c, const node_t *v, policy_alerts_t *a)
         a->penalty = on;
         return 0;
     }
-    if (check_keys(c, v, keys, "`penalty_threshold`") != 0)
+    if (yamltree_check_keys(&c->t, v, keys, "`penalty_threshold`") != 0)
         return -1;
-    const node_t *x;
+    const yamltree_node_t *x;
     a->penalty = 1;
-    if ((x = get(v, "codes")) && get_codes(c, x, "codes", &a->penalty_codes) != 0)
+    if ((x = yamltree_get(v, "codes")) && get_codes(c, x, "codes", &a->penalty_codes) != 0)
         return -1;
-    if ((x = get(v, "weeks")) && get_uint(c, x, "weeks", 1, 52, &a->penalty_weeks) != 0)
+    if ((x = yamltree_get(v, "weeks")) && get_uint(c, x, "weeks", 1, 52, &a->penalty_weeks) != 0)
         return -1;
-    if ((x = get(v, "sessions")) && get_uint(c, x, "sessions", 1, 1000, &a->penalty_sessions) != 0)
+    if ((x = yamltree_get(v, "sessions")) &&
+        get_uint(c, x, "sessions", 1, 1000, &a->penalty_sessions) != 0)
         return -1;
     return 0;
 }
 
-static int parse_alerts(ctx_t *c, const node_t *n)
+static int parse_alerts(ctx_t *c, const yamltree_node_t *n)
 {
     static const char *const days_only[] = {"days", NULL};
     policy_alerts_t *a = &c->p->alerts;
-    const node_t *v;
-    if (is_null(n))
+    const yamltree_node_t *v;
+    if (yamltree_is_null(n))
         return 0;
-    if (expect(c, n, NODE_MAP, "alerts") != 0 || check_keys(c, n, alert_keys, "`alerts`") != 0)
+    if (expect(c, n, YAMLTREE_MAP, "alerts") != 0 ||
+        yamltree_check_keys(&c->t, n, alert_keys, "`alerts`") != 0)
         return -1;
-    if ((v = get(n, "first_day")) && parse_first_day(c, v, a) != 0)
+    if ((v = yamltree_get(n, "first_day")) && parse_first_day(c, v, a) != 0)
         return -1;
-    if ((v = get(n, "home_visit")) && parse_home_visit(c, v, a) != 0)
+    if ((v = yamltree_get(n, "home_visit")) && parse_home_visit(c, v, a) != 0)
         return -1;
-    if ((v = get(n, "children_missing_education")) &&
+    if ((v = yamltree_get(n, "children_missing_education")) &&
         alert_days(c, v, "children_missing_education", NATIONAL_CME_DAYS, days_only,
                    &a->cme_days) != 0)
         return -1;
-    if ((v = get(n, "unresolved_n")) && alert_days(c, v, "unresolved_n", NATIONAL_UNRESOLVED_DAYS,
-                                                   days_only, &a->n_unresolved_days) != 0)
+    if ((v = yamltree_get(n, "unresolved_n")) &&
+        alert_days(c, v, "unresolved_n", NATIONAL_UNRESOLVED_DAYS, days_only,
+                   &a->n_unresolved_days) != 0)
         return -1;
-    if ((v = get(n, "illness")) &&
+    if ((v = yamltree_get(n, "illness")) &&
         alert_days(c, v, "illness", NATIONAL_ILLNESS_DAYS, days_only, &a->illness_days) != 0)
         return -1;
-    if ((v = get(n, "deletion_candidate")) && parse_deletion(c, v, a) != 0)
+    if ((v = yamltree_get(n, "deletion_candidate")) && parse_deletion(c, v, a) != 0)
         return -1;
-    if ((v = get(n, "penalty_threshold")) && parse_penalty(c, v, a) != 0)
+    if ((v = yamltree_get(n, "penalty_threshold")) && parse_penalty(c, v, a) != 0)
         return -1;
-    if ((v = get(n, "severe_absence")) && get_bool(c, v, "severe_absence", &a->severe_absence))
+    if ((v = yamltree_get(n, "severe_absence")) &&
+        get_bool(c, v, "severe_absence", &a->severe_absence))
         return -1;
-    if ((v = get(n, "social_worker")) && get_bool(c, v, "social_worker", &a->social_worker))
+    if ((v = yamltree_get(n, "social_worker")) &&
+        get_bool(c, v, "social_worker", &a->social_worker))
         return -1;
     return 0;
 }
@@ -1481,59 +1109,64 @@ static const char *const top_keys[] = {"policy", "title",  "source",
 
 /* get_policy_name holds the name to the schools.csv rule (records.c):
  * letters, digits, '_', '-' and '.', not starting with '.'. */
-static int get_policy_name(ctx_t *c, const node_t *n)
+static int get_policy_name(ctx_t *c, const yamltree_node_t *n)
 {
-    shown_t sh;
+    yamltree_shown_t sh;
     if (need_scalar(c, n, "policy") != 0)
         return -1;
     if (n->len > POLICY_NAME_MAX)
-        return fail(c, n, "`policy` is longer than %d characters", POLICY_NAME_MAX);
+        return yamltree_fail(&c->t, n, "`policy` is longer than %d characters", POLICY_NAME_MAX);
     for (size_t i = 0; i < n->len; i++) {
         unsigned char ch = (unsigned char)n->text[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
               ch == '_' || ch == '-' || (ch == '.' && i > 0)))
-            return fail(c, n,
-                        "`policy` \"%s\" may hold only letters, digits, '_', '-' and '.', as in "
-                        "schools.csv's policy column (such as 002_lowther)",
-                        show_node(&sh, n));
+            return yamltree_fail(
+                &c->t, n,
+                "`policy` \"%s\" may hold only letters, digits, '_', '-' and '.', as in "
+                "schools.csv's policy column (such as 002_lowther)",
+                yamltree_show_node(&sh, n));
     }
     memcpy(c->p->name, n->text, n->len);
     c->p->name[n->len] = '\0';
     return 0;
 }
 
-static int parse_policy(ctx_t *c, const node_t *root)
+static int parse_policy(ctx_t *c, const yamltree_node_t *root)
 {
     policy_t *p = c->p;
-    const node_t *v;
-    if (check_keys(c, root, top_keys, "the policy") != 0)
+    const yamltree_node_t *v;
+    if (yamltree_check_keys(&c->t, root, top_keys, "the policy") != 0)
         return -1;
-    if (!(v = get(root, "policy")))
-        return fail(c, root, "the policy has no `policy:` line naming it (as in schools.csv)");
+    if (!(v = yamltree_get(root, "policy")))
+        return yamltree_fail(&c->t, root,
+                             "the policy has no `policy:` line naming it (as in schools.csv)");
     if (get_policy_name(c, v) != 0)
         return -1;
-    if ((v = get(root, "title")) && get_text(c, v, "title", p->title, sizeof p->title) != 0)
+    if ((v = yamltree_get(root, "title")) &&
+        get_text(c, v, "title", p->title, sizeof p->title) != 0)
         return -1;
-    if ((v = get(root, "source")) && get_text(c, v, "source", p->source, sizeof p->source) != 0)
+    if ((v = yamltree_get(root, "source")) &&
+        get_text(c, v, "source", p->source, sizeof p->source) != 0)
         return -1;
-    if ((v = get(root, "target"))) {
+    if ((v = yamltree_get(root, "target"))) {
         if (get_pct(c, v, "target", &p->target_pct) != 0)
             return -1;
         if (p->target_pct <= 0.0)
-            return fail(c, v, "`target` must be above 0");
+            return yamltree_fail(&c->t, v, "`target` must be above 0");
     }
     p->min_possible_sessions = DEFAULT_MIN_POSSIBLE;
-    if ((v = get(root, "min_possible_sessions")) &&
+    if ((v = yamltree_get(root, "min_possible_sessions")) &&
         get_uint(c, v, "min_possible_sessions", 0, 400, &p->min_possible_sessions) != 0)
         return -1;
-    if (!(v = get(root, "bands")))
-        return fail(c, root, "the policy has no `bands:` (such as green, amber, red)");
+    if (!(v = yamltree_get(root, "bands")))
+        return yamltree_fail(&c->t, root, "the policy has no `bands:` (such as green, amber, red)");
     if (parse_bands(c, v) != 0)
         return -1;
-    if ((v = get(root, "alerts")) && parse_alerts(c, v) != 0)
+    if ((v = yamltree_get(root, "alerts")) && parse_alerts(c, v) != 0)
         return -1;
-    if (!(v = get(root, "tracks")))
-        return fail(c, root, "the policy has no `tracks:`; it needs at least one, such as absence");
+    if (!(v = yamltree_get(root, "tracks")))
+        return yamltree_fail(&c->t, root,
+                             "the policy has no `tracks:`; it needs at least one, such as absence");
     return parse_tracks(c, v);
 }
 
@@ -1541,46 +1174,54 @@ rc_err_t policy_load(const char *yaml, size_t len, const char *filename, policy_
                      char err[POLICY_ERR_MAX])
 {
     char scratch[POLICY_ERR_MAX];
-    ctx_t c = {.file = filename ? filename : "policy", .err = err ? err : scratch};
-    node_t *root = NULL;
+    ctx_t c = {.t = {.file = filename ? filename : "policy",
+                     .src = yaml ? yaml : "",
+                     .srclen = len,
+                     .err = err ? err : scratch,
+                     .errmax = POLICY_ERR_MAX,
+                     .words = &policy_words}};
+    yamltree_node_t *root = NULL;
 
-    c.err[0] = '\0';
+    c.t.err[0] = '\0';
     if (out)
         *out = NULL;
     if (!out || (!yaml && len > 0)) {
-        fail_at(&c, RC_EINVAL, 1, 1, "policy_load: no text to read or no place to put the policy");
-        return c.rc;
+        yamltree_fail_at(&c.t, RC_EINVAL, 1, 1,
+                         "policy_load: no text to read or no place to put the policy");
+        return c.t.rc;
     }
     if (len > POLICY_MAX_BYTES) {
-        fail_at(&c, RC_ETOOBIG, 1, 1,
-                "the file is %zu bytes; a policy file may be at most %d bytes", len,
-                POLICY_MAX_BYTES);
-        return c.rc;
+        yamltree_fail_at(&c.t, RC_ETOOBIG, 1, 1,
+                         "the file is %zu bytes; a policy file may be at most %d bytes", len,
+                         POLICY_MAX_BYTES);
+        return c.t.rc;
     }
     if (!(c.p = calloc(1, sizeof *c.p))) {
-        fail_at(&c, RC_ENOMEM, 1, 1, "out of memory");
-        return c.rc;
+        yamltree_fail_at(&c.t, RC_ENOMEM, 1, 1, "out of memory");
+        return c.t.rc;
     }
-    if (load_tree(&c, yaml ? yaml : "", len, &root) != 0)
+    if (yamltree_load(&c.t, &root) != 0)
         goto out;
-    if (!root || is_null(root)) {
-        fail_at(&c, RC_EINVAL, 1, 1,
-                "the file is empty; a policy starts with a line such as `policy: 004_hcat`");
+    if (!root || yamltree_is_null(root)) {
+        yamltree_fail_at(
+            &c.t, RC_EINVAL, 1, 1,
+            "the file is empty; a policy starts with a line such as `policy: 004_hcat`");
         goto out;
     }
-    if (root->kind != NODE_MAP) {
-        fail(&c, root,
-             "a policy file is a set of `key: value` lines starting with `policy:`, but this "
-             "file holds %s",
-             kind_text(root));
+    if (root->kind != YAMLTREE_MAP) {
+        yamltree_fail(
+            &c.t, root,
+            "a policy file is a set of `key: value` lines starting with `policy:`, but this "
+            "file holds %s",
+            yamltree_kind_text(root));
         goto out;
     }
     parse_policy(&c, root);
 out:
-    nodes_free(c.nodes);
-    if (c.rc != RC_OK) {
+    yamltree_free(&c.t);
+    if (c.t.rc != RC_OK) {
         free(c.p);
-        return c.rc;
+        return c.t.rc;
     }
     *out = c.p;
     return RC_OK;

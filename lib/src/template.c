@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <yaml.h>
+#include "yamltree.h"
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
@@ -20,8 +20,7 @@
 #define PRINTF_LIKE(f, a)
 #endif
 
-#define MAX_DEPTH 8  /* a template goes 2 deep (email: subject:); deeper is refused early */
-#define SHOW_MAX  40 /* bytes of a user's text quoted back in a message */
+#define MAX_DEPTH 8 /* a template goes 2 deep (email: subject:); deeper is refused early */
 
 /* GSM-7 and UCS-2 message sizes (3GPP TS 23.038 / 23.040): one text, and
  * each part of a longer one (the rest of a part is the joining header). */
@@ -359,503 +358,53 @@ static void sanitise_sms(const char *s, size_t len, buf_t *out)
 
 /* ---- reading a file as a tree ---- */
 
-typedef enum { NODE_SCALAR, NODE_MAP, NODE_SEQ } node_kind_t;
-
-/* The file as a tree, built from libyaml's events so that aliases, tags and
- * deep nesting are refused before anything reads it. */
-typedef struct node node_t;
-struct node {
-    node_kind_t kind;
-    unsigned line, col;         /* 1-based, where the node starts */
-    unsigned end_line, end_col; /* scalars: just past the end */
-    char *text;                 /* scalars: the value, NUL-terminated */
-    size_t len;
-    int plain;     /* scalars: written without quotes */
-    node_t **kids; /* maps: key, value, key, value...; sequences: the items */
-    size_t nkids, cap;
-    node_t *next; /* every node of the file, for freeing */
+static const yamltree_hint_t template_hints[] = {
+    {"did not find expected key",
+     "; check that this line is indented exactly like the lines above it, and that a text "
+     "starting with a quote ends with the same quote"},
+    {"mapping values are not allowed",
+     "; a text holding ': ' must be put in quotes, or written as a block after `|`"},
+    {"could not find expected ':'", "; a line is missing the ':' after its key"},
+    {"found unexpected end of stream", "; a quote is opened and never closed"},
+    {"found character that cannot start any token",
+     "; a text starting with one of @ ` % | > must be put in quotes"},
+    {"control characters are not allowed", "; the file holds an invisible control character"},
+    {"invalid", "; the file must be saved as UTF-8 text"},
+    {NULL, NULL},
 };
 
-typedef struct {
-    const char *file;
-    const char *src; /* the file's bytes, to find a field inside a text */
-    size_t srclen;
-    char *err;
-    rc_err_t rc; /* the first error; later ones are not reported */
-    node_t *nodes;
-} ctx_t;
+#define TEMPLATE_NO_EXTRAS      "anchors (&name) and tags (!name) are not used in template files"
+#define TEMPLATE_NO_EXTRAS_TEXT TEMPLATE_NO_EXTRAS "; remove the '&...' or '!...' before the text"
 
-typedef struct {
-    char s[SHOW_MAX + 4];
-} shown_t;
+/* What template files say where the tree builder refuses something. */
+static const yamltree_words_t template_words = {
+    .kind = "template",
+    .key_example = "sms",
+    .alias = "aliases (*name) are not used in template files; write the text out in full",
+    .scalar_anchor = TEMPLATE_NO_EXTRAS_TEXT,
+    .scalar_tag = TEMPLATE_NO_EXTRAS_TEXT,
+    .collection_anchor = TEMPLATE_NO_EXTRAS,
+    .collection_tag = TEMPLATE_NO_EXTRAS,
+    .hints = template_hints,
+    .max_depth = MAX_DEPTH,
+};
 
-PRINTF_LIKE(5, 0)
-static int vfail(ctx_t *c, rc_err_t rc, unsigned line, unsigned col, const char *fmt, va_list ap)
-{
-    if (c->rc != RC_OK)
-        return -1;
-    c->rc = rc;
-    int n = snprintf(c->err, TEMPLATE_ERR_MAX, "%s:%u:%u: ", c->file, line, col);
-    if (n >= 0 && n < TEMPLATE_ERR_MAX)
-        vsnprintf(c->err + n, TEMPLATE_ERR_MAX - (size_t)n, fmt, ap);
-    return -1;
-}
-
-/* fail_at records the first error, at line:col, and returns -1. */
-PRINTF_LIKE(5, 6)
-static int fail_at(ctx_t *c, rc_err_t rc, unsigned line, unsigned col, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(c, rc, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* fail records a template error (RC_EINVAL) where node n is written. */
-PRINTF_LIKE(3, 4)
-static int fail(ctx_t *c, const node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfail(c, RC_EINVAL, n ? n->line : 1, n ? n->col : 1, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* show makes text safe to quote in a message: control bytes become '?' and
- * a long text is cut at a character boundary with "...". */
-static const char *show(shown_t *b, const char *s, size_t len)
-{
-    size_t n = len > SHOW_MAX ? SHOW_MAX : len;
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        b->s[i] = (ch < 0x20 || ch == 0x7F) ? '?' : (char)ch;
-    }
-    b->s[n] = '\0';
-    if (n < len)
-        memcpy(b->s + n, "...", 4);
-    return b->s;
-}
-
-/* offset_of returns the byte offset of 1-based line:col (col counted in
- * characters, as libyaml counts), or SIZE_MAX when the file has no such
- * place. */
-static size_t offset_of(const ctx_t *c, unsigned line, unsigned col)
-{
-    const char *s = c->src;
-    size_t i = 0, n = c->srclen;
-    for (unsigned l = 1; l < line; l++) {
-        while (i < n && s[i] != '\n' && s[i] != '\r')
-            i++;
-        if (i == n)
-            return SIZE_MAX;
-        i += (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') ? 2 : 1;
-    }
-    for (unsigned k = 1; k < col && i < n; k++) {
-        if (s[i] == '\n' || s[i] == '\r')
-            return SIZE_MAX;
-        i++;
-        while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
-            i++;
-    }
-    return i;
-}
-
-/* locate finds where in the file the occurrence'th (0-based) needle inside
- * scalar n is written, for a message pointing at a merge field rather than
- * at the start of a letter. Falls back to the scalar's start when the text
- * was written with escapes that hide the needle. */
-static void locate(const ctx_t *c, const node_t *n, const char *needle, size_t nlen,
-                   size_t occurrence, unsigned *line, unsigned *col)
-{
-    *line = n->line;
-    *col = n->col;
-    size_t from = offset_of(c, n->line, n->col), to = offset_of(c, n->end_line, n->end_col);
-    if (from == SIZE_MAX || to == SIZE_MAX || to > c->srclen || from >= to || nlen == 0)
-        return;
-    size_t at = SIZE_MAX;
-    for (size_t i = from; i + nlen <= to; i++)
-        if (memcmp(c->src + i, needle, nlen) == 0 && occurrence-- == 0) {
-            at = i;
-            break;
-        }
-    if (at == SIZE_MAX)
-        return;
-    unsigned l = n->line, k = n->col;
-    for (size_t i = from; i < at; i++) {
-        unsigned char ch = (unsigned char)c->src[i];
-        if (ch == '\n' || (ch == '\r' && !(i + 1 < at && c->src[i + 1] == '\n'))) {
-            l++;
-            k = 1;
-        } else if (ch != '\r' && (ch & 0xC0) != 0x80) {
-            k++;
-        }
-    }
-    *line = l;
-    *col = k;
-}
-
-static node_t *node_new(ctx_t *c, node_kind_t kind, const yaml_mark_t *m)
-{
-    node_t *n = calloc(1, sizeof *n);
-    if (!n) {
-        fail_at(c, RC_ENOMEM, (unsigned)m->line + 1, (unsigned)m->column + 1, "out of memory");
-        return NULL;
-    }
-    n->kind = kind;
-    n->line = (unsigned)m->line + 1;
-    n->col = (unsigned)m->column + 1;
-    n->next = c->nodes;
-    c->nodes = n;
-    return n;
-}
-
-static void nodes_free(node_t *n)
-{
-    while (n) {
-        node_t *next = n->next;
-        free(n->text);
-        free(n->kids);
-        free(n);
-        n = next;
-    }
-}
-
-static int node_add(ctx_t *c, node_t *parent, node_t *kid)
-{
-    if (parent->nkids == parent->cap) {
-        size_t ncap = parent->cap ? parent->cap * 2 : 8;
-        node_t **k = realloc(parent->kids, ncap * sizeof *k);
-        if (!k)
-            return fail_at(c, RC_ENOMEM, kid->line, kid->col, "out of memory");
-        parent->kids = k;
-        parent->cap = ncap;
-    }
-    parent->kids[parent->nkids++] = kid;
-    return 0;
-}
-
-/* tab_indented is true when the line'th line of the file is indented with
- * a tab: libyaml's message for it is rarely about tabs. */
-static int tab_indented(const ctx_t *c, unsigned line)
-{
-    size_t i = offset_of(c, line, 1);
-    if (i == SIZE_MAX)
-        return 0;
-    for (; i < c->srclen && (c->src[i] == ' ' || c->src[i] == '\t'); i++)
-        if (c->src[i] == '\t')
-            return 1;
-    return 0;
-}
-
-/* yaml_fail reports libyaml's own error (not YAML at all), with what to do
- * about the usual causes. */
-static int yaml_fail(ctx_t *c, const yaml_parser_t *ps)
-{
-    static const struct {
-        const char *problem, *hint;
-    } hints[] = {
-        {"did not find expected key",
-         "; check that this line is indented exactly like the lines above it, and that a text "
-         "starting with a quote ends with the same quote"},
-        {"mapping values are not allowed",
-         "; a text holding ': ' must be put in quotes, or written as a block after `|`"},
-        {"could not find expected ':'", "; a line is missing the ':' after its key"},
-        {"found unexpected end of stream", "; a quote is opened and never closed"},
-        {"found character that cannot start any token",
-         "; a text starting with one of @ ` % | > must be put in quotes"},
-        {"control characters are not allowed", "; the file holds an invisible control character"},
-        {"invalid", "; the file must be saved as UTF-8 text"},
-    };
-    unsigned line = (unsigned)ps->problem_mark.line + 1,
-             col = (unsigned)ps->problem_mark.column + 1;
-    const char *problem = ps->problem ? ps->problem : "unknown problem", *hint = "";
-
-    if (ps->error == YAML_MEMORY_ERROR)
-        return fail_at(c, RC_ENOMEM, 1, 1, "out of memory reading the file");
-    if (ps->error == YAML_READER_ERROR) {
-        line = 1, col = 1;
-        for (size_t i = 0; i < ps->problem_offset && i < c->srclen; i++) {
-            col++;
-            if (c->src[i] == '\n')
-                line++, col = 1;
-        }
-        return fail_at(c, RC_EPARSE, line, col,
-                       "the file is not readable text (%s); save it as UTF-8 text", problem);
-    }
-    if (strstr(problem, "tab") || tab_indented(c, line))
-        return fail_at(c, RC_EPARSE, line, col,
-                       "this line is indented with a tab character; template files are indented "
-                       "with spaces only (YAML: %s)",
-                       problem);
-    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
-        if (strstr(problem, hints[i].problem)) {
-            hint = hints[i].hint;
-            break;
-        }
-    return fail_at(c, RC_EPARSE, line, col, "this is not valid YAML: %s%s%s%s", problem,
-                   ps->context ? " " : "", ps->context ? ps->context : "", hint);
-}
-
-/* attach adds n under the innermost open collection, or makes it the root. */
-static int attach(ctx_t *c, node_t **stack, size_t depth, node_t **root, node_t *n)
-{
-    if (depth == 0) {
-        *root = n;
-        return 0;
-    }
-    node_t *parent = stack[depth - 1];
-    if (parent->kind == NODE_MAP && parent->nkids % 2 == 0 && n->kind != NODE_SCALAR)
-        return fail(c, n, "a key must be a plain name such as `sms`, not a list or a map");
-    return node_add(c, parent, n);
-}
-
-/* load_tree parses the file into nodes (owned by c->nodes); *root is NULL
- * for a file with no document. */
-static int load_tree(ctx_t *c, node_t **root)
-{
-    yaml_parser_t ps;
-    yaml_event_t ev;
-    node_t *stack[MAX_DEPTH];
-    size_t depth = 0;
-    int ndocs = 0, done = 0;
-
-    *root = NULL;
-    if (!yaml_parser_initialize(&ps))
-        return fail_at(c, RC_ENOMEM, 1, 1, "out of memory");
-    yaml_parser_set_input_string(&ps, (const unsigned char *)c->src, c->srclen);
-    while (!done && c->rc == RC_OK) {
-        if (!yaml_parser_parse(&ps, &ev)) {
-            yaml_fail(c, &ps);
-            break;
-        }
-        unsigned line = (unsigned)ev.start_mark.line + 1, col = (unsigned)ev.start_mark.column + 1;
-        node_t *n = NULL;
-        int seq = 0;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++ndocs > 1)
-                fail_at(c, RC_EINVAL, line, col,
-                        "a template file holds one template; remove this second '---' and what "
-                        "follows it, or put it in its own file");
-            break;
-        case YAML_ALIAS_EVENT:
-            fail_at(c, RC_EINVAL, line, col,
-                    "aliases (*name) are not used in template files; write the text out in full");
-            break;
-        case YAML_SCALAR_EVENT:
-            if (ev.data.scalar.anchor || ev.data.scalar.tag) {
-                fail_at(c, RC_EINVAL, line, col,
-                        "anchors (&name) and tags (!name) are not used in template files; remove "
-                        "the '&...' or '!...' before the text");
-                break;
-            }
-            if (!(n = node_new(c, NODE_SCALAR, &ev.start_mark)))
-                break;
-            n->end_line = (unsigned)ev.end_mark.line + 1;
-            n->end_col = (unsigned)ev.end_mark.column + 1;
-            if (!(n->text = malloc(ev.data.scalar.length + 1))) {
-                fail_at(c, RC_ENOMEM, line, col, "out of memory");
-                break;
-            }
-            memcpy(n->text, ev.data.scalar.value, ev.data.scalar.length);
-            n->text[ev.data.scalar.length] = '\0';
-            n->len = ev.data.scalar.length;
-            n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-            attach(c, stack, depth, root, n);
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-            seq = 1;
-            /* fall through */
-        case YAML_MAPPING_START_EVENT:
-            if (seq ? (ev.data.sequence_start.anchor || ev.data.sequence_start.tag)
-                    : (ev.data.mapping_start.anchor || ev.data.mapping_start.tag)) {
-                fail_at(c, RC_EINVAL, line, col,
-                        "anchors (&name) and tags (!name) are not used in template files");
-                break;
-            }
-            if (depth == MAX_DEPTH) {
-                fail_at(c, RC_EINVAL, line, col,
-                        "lists and maps are nested too deeply here (more than %d levels)",
-                        MAX_DEPTH);
-                break;
-            }
-            if (!(n = node_new(c, seq ? NODE_SEQ : NODE_MAP, &ev.start_mark)))
-                break;
-            if (attach(c, stack, depth, root, n) == 0)
-                stack[depth++] = n;
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            if (depth > 0)
-                depth--;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&ps);
-    return c->rc == RC_OK ? 0 : -1;
-}
+/* A template file being read: its tree and the first error. */
+typedef yamltree_t ctx_t;
 
 /* ---- reading values ---- */
 
-static int is_null(const node_t *n)
+static int expect_map(ctx_t *c, const yamltree_node_t *n, const char *what, const char *example)
 {
-    return n->kind == NODE_SCALAR && n->plain &&
-           (n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0);
-}
-
-static const char *kind_text(const node_t *n)
-{
-    return n->kind == NODE_MAP   ? "a set of `key: value` lines"
-           : n->kind == NODE_SEQ ? "a list"
-                                 : "a single value";
-}
-
-static int key_is(const node_t *k, const char *name)
-{
-    size_t l = strlen(name);
-    return k->kind == NODE_SCALAR && k->len == l && memcmp(k->text, name, l) == 0;
-}
-
-/* get returns the value of key in map, or NULL; key_node the key itself. */
-static const node_t *get(const node_t *map, const char *key)
-{
-    for (size_t i = 0; i + 1 < map->nkids; i += 2)
-        if (key_is(map->kids[i], key))
-            return map->kids[i + 1];
-    return NULL;
-}
-
-static const node_t *key_node(const node_t *map, const char *key)
-{
-    for (size_t i = 0; i + 1 < map->nkids; i += 2)
-        if (key_is(map->kids[i], key))
-            return map->kids[i];
-    return NULL;
-}
-
-static int lower(int ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
-}
-
-/* edit_distance is the optimal-string-alignment distance between a[0..al)
- * and b ignoring case (swapped neighbours count as one slip), or UINT_MAX
- * for strings too long to be a misspelt name. */
-static unsigned edit_distance(const char *a, size_t al, const char *b)
-{
-    enum { LONGEST = 64 };
-    size_t bl = strlen(b);
-    unsigned rows[3][LONGEST + 1];
-    if (al > LONGEST || bl > LONGEST)
-        return UINT_MAX;
-    unsigned *two = rows[0], *prev = rows[1], *cur = rows[2];
-    for (size_t j = 0; j <= bl; j++)
-        prev[j] = (unsigned)j;
-    for (size_t i = 1; i <= al; i++) {
-        cur[0] = (unsigned)i;
-        for (size_t j = 1; j <= bl; j++) {
-            int ca = lower((unsigned char)a[i - 1]), cb = lower((unsigned char)b[j - 1]);
-            unsigned best = prev[j - 1] + (ca != cb);
-            if (prev[j] + 1 < best)
-                best = prev[j] + 1;
-            if (cur[j - 1] + 1 < best)
-                best = cur[j - 1] + 1;
-            if (i > 1 && j > 1 && ca == lower((unsigned char)b[j - 2]) &&
-                lower((unsigned char)a[i - 2]) == cb && two[j - 2] + 1 < best)
-                best = two[j - 2] + 1;
-            cur[j] = best;
-        }
-        unsigned *t = two;
-        two = prev;
-        prev = cur;
-        cur = t;
-    }
-    return prev[bl];
-}
-
-/* nearest returns the name of names[0..n) closest to s[0..len) when close
- * enough to be a slip of the keyboard, else NULL. */
-static const char *nearest(const char *s, size_t len, const char *const *names, size_t n)
-{
-    const char *best = NULL;
-    unsigned best_d = UINT_MAX, limit = len >= 12 ? 3 : len >= 5 ? 2 : 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = edit_distance(s, len, names[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = names[i];
-        }
-    }
-    return best_d <= limit ? best : NULL;
-}
-
-static size_t count_names(const char *const *names)
-{
-    size_t n = 0;
-    while (names[n])
-        n++;
-    return n;
-}
-
-/* check_keys refuses keys of map not in allowed (NULL-terminated), and keys
- * written twice; `where` names the map for the message. */
-static int check_keys(ctx_t *c, const node_t *map, const char *const *allowed, const char *where)
-{
-    size_t nallowed = count_names(allowed);
-    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        const node_t *k = map->kids[i];
-        shown_t sh;
-        size_t a;
-        for (a = 0; a < nallowed; a++)
-            if (key_is(k, allowed[a]))
-                break;
-        if (a == nallowed) {
-            char all[TEMPLATE_ERR_MAX / 2];
-            size_t used = 0;
-            all[0] = '\0';
-            for (size_t j = 0; j < nallowed; j++) {
-                int w = snprintf(all + used, sizeof all - used, "%s%s", j ? ", " : "", allowed[j]);
-                if (w < 0 || (size_t)w >= sizeof all - used)
-                    break;
-                used += (size_t)w;
-            }
-            const char *near = nearest(k->text, k->len, allowed, nallowed);
-            if (near)
-                return fail(c, k, "unknown key \"%s\" in %s; did you mean \"%s\"?",
-                            show(&sh, k->text, k->len), where, near);
-            return fail(c, k, "unknown key \"%s\" in %s; the keys allowed here are: %s",
-                        show(&sh, k->text, k->len), where, all);
-        }
-        for (size_t j = 0; j < i; j += 2)
-            if (key_is(map->kids[j], allowed[a]))
-                return fail(c, k, "`%s` is written twice in %s (first on line %u); keep one",
-                            allowed[a], where, map->kids[j]->line);
-    }
-    return 0;
-}
-
-static int expect_map(ctx_t *c, const node_t *n, const char *what, const char *example)
-{
-    if (n->kind == NODE_MAP)
+    if (n->kind == YAMLTREE_MAP)
         return 0;
-    if (is_null(n))
-        return fail(c, n,
-                    "`%s` is empty; write %s under it, or remove it if this template has "
-                    "no %s",
-                    what, example, what);
-    return fail(c, n, "`%s` should be a set of `key: value` lines (%s), not %s", what, example,
-                kind_text(n));
+    if (yamltree_is_null(n))
+        return yamltree_fail(c, n,
+                             "`%s` is empty; write %s under it, or remove it if this template has "
+                             "no %s",
+                             what, example, what);
+    return yamltree_fail(c, n, "`%s` should be a set of `key: value` lines (%s), not %s", what,
+                         example, yamltree_kind_text(n));
 }
 
 static int token_char(int ch)
@@ -875,30 +424,32 @@ static int valid_id(const char *s, size_t len)
     return 1;
 }
 
-static int get_bool(ctx_t *c, const node_t *n, const char *what, int *out)
+static int get_bool(ctx_t *c, const yamltree_node_t *n, const char *what, int *out)
 {
     static const char *const yes[] = {"true", "yes", "True", "Yes", "TRUE", "YES"};
     static const char *const no[] = {"false", "no", "False", "No", "FALSE", "NO"};
-    shown_t sh;
-    for (size_t i = 0; n->kind == NODE_SCALAR && i < sizeof yes / sizeof yes[0]; i++) {
-        if (key_is(n, yes[i]) || key_is(n, no[i])) {
-            *out = key_is(n, yes[i]);
+    yamltree_shown_t sh;
+    for (size_t i = 0; n->kind == YAMLTREE_SCALAR && i < sizeof yes / sizeof yes[0]; i++) {
+        if (yamltree_scalar_is(n, yes[i]) || yamltree_scalar_is(n, no[i])) {
+            *out = yamltree_scalar_is(n, yes[i]);
             return 0;
         }
     }
-    return fail(c, n, "`%s` should be true or false, not \"%s\"", what,
-                n->kind == NODE_SCALAR ? show(&sh, n->text, n->len) : kind_text(n));
+    return yamltree_fail(c, n, "`%s` should be true or false, not \"%s\"", what,
+                         n->kind == YAMLTREE_SCALAR ? yamltree_show(&sh, n->text, n->len)
+                                                    : yamltree_kind_text(n));
 }
 
 /* check_field checks the field placeholder text[start..end), the
  * occurrence'th of its exact spelling in scalar n. */
-static int check_field(ctx_t *c, const node_t *n, const char *text, size_t start, size_t end)
+static int check_field(ctx_t *c, const yamltree_node_t *n, const char *text, size_t start,
+                       size_t end)
 {
     const char *body = text + start + 2;
     size_t blen = end - start - 4, occurrence = 0, b = 0, e = blen;
     template_field_t f;
     unsigned line, col;
-    shown_t sh;
+    yamltree_shown_t sh;
     const char *names[FIELD__COUNT];
 
     if (template_field_parse(body, blen, &f) == RC_OK)
@@ -906,72 +457,78 @@ static int check_field(ctx_t *c, const node_t *n, const char *text, size_t start
     for (size_t i = 0, s, x; next_field(text, start, i, &s, &x); i = x)
         if (x - s == end - start && memcmp(text + s, text + start, end - start) == 0)
             occurrence++;
-    locate(c, n, text + start, end - start, occurrence, &line, &col);
+    yamltree_locate(c, n, text + start, end - start, occurrence, &line, &col);
     for (size_t i = 0; i + 1 < blen; i++)
         if (body[i] == '?' && body[i + 1] == '?')
-            return fail_at(c, RC_EINVAL, line, col,
-                           "((%s)) is conditional text, which Rollcall does not support; write the "
-                           "sentence out in full, or make two templates",
-                           show(&sh, body, blen));
+            return yamltree_fail_at(
+                c, RC_EINVAL, line, col,
+                "((%s)) is conditional text, which Rollcall does not support; write the "
+                "sentence out in full, or make two templates",
+                yamltree_show(&sh, body, blen));
     while (b < e && (body[b] == ' ' || body[b] == '\t' || body[b] == '\n'))
         b++;
     while (e > b && (body[e - 1] == ' ' || body[e - 1] == '\t' || body[e - 1] == '\n'))
         e--;
     if ((b > 0 || e < blen) && template_field_parse(body + b, e - b, &f) == RC_OK)
-        return fail_at(c, RC_EINVAL, line, col,
-                       "write the merge field as ((%s)), with no spaces inside the brackets",
-                       field_info[f].name);
+        return yamltree_fail_at(
+            c, RC_EINVAL, line, col,
+            "write the merge field as ((%s)), with no spaces inside the brackets",
+            field_info[f].name);
     for (unsigned i = 0; i < FIELD__COUNT; i++)
         names[i] = field_info[i].name;
-    const char *near = nearest(body + b, e - b, names, FIELD__COUNT);
+    const char *near = yamltree_nearest(body + b, e - b, names, FIELD__COUNT);
     if (near)
-        return fail_at(c, RC_EINVAL, line, col,
-                       "unknown merge field ((%s)); did you mean ((%s))? (field names are written "
-                       "in small letters, as listed in docs/templates.md)",
-                       show(&sh, body, blen), near);
-    return fail_at(c, RC_EINVAL, line, col,
-                   "unknown merge field ((%s)); the fields you can use are listed in "
-                   "docs/templates.md",
-                   show(&sh, body, blen));
+        return yamltree_fail_at(
+            c, RC_EINVAL, line, col,
+            "unknown merge field ((%s)); did you mean ((%s))? (field names are written "
+            "in small letters, as listed in docs/templates.md)",
+            yamltree_show(&sh, body, blen), near);
+    return yamltree_fail_at(c, RC_EINVAL, line, col,
+                            "unknown merge field ((%s)); the fields you can use are listed in "
+                            "docs/templates.md",
+                            yamltree_show(&sh, body, blen));
 }
 
 typedef enum { TEXT_SUBJECT, TEXT_BODY } text_kind_t;
 
 /* empty_text refuses an empty text: a channel written with nothing in it
  * is a mistake, not a way to switch the channel off. */
-static int empty_text(ctx_t *c, const node_t *n, const char *channel, const char *what)
+static int empty_text(ctx_t *c, const yamltree_node_t *n, const char *channel, const char *what)
 {
-    return fail(c, n,
-                "`%s` is empty; write the %s after it, or remove `%s:` if this template has "
-                "no %s",
-                what, strcmp(what, "subject") == 0 ? "subject line" : "message", channel,
-                strcmp(channel, "sms") == 0 ? "text message" : channel);
+    return yamltree_fail(
+        c, n,
+        "`%s` is empty; write the %s after it, or remove `%s:` if this template has "
+        "no %s",
+        what, strcmp(what, "subject") == 0 ? "subject line" : "message", channel,
+        strcmp(channel, "sms") == 0 ? "text message" : channel);
 }
 
 /* get_text reads a text of a channel into *dst (malloc'd): well-formed
  * UTF-8 without control characters (a subject on one line), every merge
  * field known, trailing spaces and blank lines removed, not empty. */
-static int get_text(ctx_t *c, const node_t *n, const char *channel, const char *what,
+static int get_text(ctx_t *c, const yamltree_node_t *n, const char *channel, const char *what,
                     text_kind_t kind, char **dst)
 {
     const unsigned char *u;
     size_t len, max = kind == TEXT_SUBJECT ? TEMPLATE_SUBJECT_MAX : TEMPLATE_TEXT_MAX;
     uint32_t cp;
 
-    if (is_null(n))
+    if (yamltree_is_null(n))
         return empty_text(c, n, channel, what);
-    if (n->kind != NODE_SCALAR)
-        return fail(c, n, "`%s` should be text, not %s", what, kind_text(n));
+    if (n->kind != YAMLTREE_SCALAR)
+        return yamltree_fail(c, n, "`%s` should be text, not %s", what, yamltree_kind_text(n));
     u = (const unsigned char *)n->text;
     for (size_t i = 0; i < n->len;) {
         size_t k = utf8_next(u + i, n->len - i, &cp);
         if (k == 0)
-            return fail(c, n, "`%s` is not UTF-8 text; save the file as UTF-8", what);
+            return yamltree_fail(c, n, "`%s` is not UTF-8 text; save the file as UTF-8", what);
         if (cp == '\n' && kind == TEXT_SUBJECT)
-            return fail(c, n, "`%s` is a subject, which is one line; remove the line break", what);
+            return yamltree_fail(
+                c, n, "`%s` is a subject, which is one line; remove the line break", what);
         if (is_control(cp) && cp != '\n' && cp != '\t')
-            return fail(c, n, "`%s` holds an invisible control character (U+%04X); delete it", what,
-                        (unsigned)cp);
+            return yamltree_fail(c, n,
+                                 "`%s` holds an invisible control character (U+%04X); delete it",
+                                 what, (unsigned)cp);
         i += k;
     }
     len = n->len;
@@ -981,13 +538,13 @@ static int get_text(ctx_t *c, const node_t *n, const char *channel, const char *
     if (len == 0)
         return empty_text(c, n, channel, what);
     if (len > max)
-        return fail(c, n, "`%s` is %zu bytes long, more than the %zu allowed; shorten it", what,
-                    len, max);
+        return yamltree_fail(c, n, "`%s` is %zu bytes long, more than the %zu allowed; shorten it",
+                             what, len, max);
     for (size_t i = 0, s, e; next_field(n->text, len, i, &s, &e); i = e)
         if (check_field(c, n, n->text, s, e) != 0)
             return -1;
     if (!(*dst = malloc(len + 1)))
-        return fail_at(c, RC_ENOMEM, n->line, n->col, "out of memory");
+        return yamltree_fail_at(c, RC_ENOMEM, n->line, n->col, "out of memory");
     memcpy(*dst, n->text, len);
     (*dst)[len] = '\0';
     return 0;
@@ -1018,7 +575,7 @@ static void estimate_sms(const char *text, buf_t *out)
 /* check_sms refuses a text message that would be sent as Unicode because of
  * its own wording (unless sms_unicode says the school means it), or that
  * would cost more than TEMPLATE_SMS_MAX_SEGMENTS texts with typical values. */
-static int check_sms(ctx_t *c, const node_t *n, template_t *t)
+static int check_sms(ctx_t *c, const yamltree_node_t *n, template_t *t)
 {
     const unsigned char *u = (const unsigned char *)t->sms;
     size_t len = strlen(t->sms);
@@ -1030,37 +587,39 @@ static int check_sms(ctx_t *c, const node_t *n, template_t *t)
         size_t k = utf8_next(u + i, len - i, &cp), occurrence = 0;
         if (!sms_replacement(cp) && gsm_septets(cp) == 0) {
             unsigned line, col;
-            shown_t sh;
+            yamltree_shown_t sh;
             for (size_t j = 0; j + k <= i; j++)
                 occurrence += memcmp(t->sms + j, t->sms + i, k) == 0;
-            locate(c, n, t->sms + i, k, occurrence, &line, &col);
-            return fail_at(c, RC_EINVAL, line, col,
-                           "\"%s\" (U+%04X) is not in the GSM alphabet texts are sent in, so "
-                           "every text from this template would go as Unicode: 70 characters a "
-                           "text instead of 160, about twice the cost. Replace it, or write "
-                           "`sms_unicode: true` if you mean it",
-                           show(&sh, t->sms + i, k), (unsigned)cp);
+            yamltree_locate(c, n, t->sms + i, k, occurrence, &line, &col);
+            return yamltree_fail_at(
+                c, RC_EINVAL, line, col,
+                "\"%s\" (U+%04X) is not in the GSM alphabet texts are sent in, so "
+                "every text from this template would go as Unicode: 70 characters a "
+                "text instead of 160, about twice the cost. Replace it, or write "
+                "`sms_unicode: true` if you mean it",
+                yamltree_show(&sh, t->sms + i, k), (unsigned)cp);
         }
         i += k;
     }
     estimate_sms(t->sms, &est);
     if (est.oom) {
         free(est.p);
-        return fail_at(c, RC_ENOMEM, n->line, n->col, "out of memory");
+        return yamltree_fail_at(c, RC_ENOMEM, n->line, n->col, "out of memory");
     }
     rc_err_t rc = sms_segments(est.p ? est.p : "", est.len, &cnt);
     free(est.p);
     if (rc != RC_OK)
-        return fail(c, n, "`sms` is not UTF-8 text");
+        return yamltree_fail(c, n, "`sms` is not UTF-8 text");
     if (cnt.segments > TEMPLATE_SMS_MAX_SEGMENTS) {
         unsigned most = cnt.encoding == SMS_GSM7 ? TEMPLATE_SMS_MAX_SEGMENTS * GSM_PART
                                                  : TEMPLATE_SMS_MAX_SEGMENTS * UCS2_PART;
-        return fail(c, n,
-                    "this text comes to about %u characters with typical names and dates: %u "
-                    "texts each time it is sent. Shorten it to %u texts (%u characters%s); "
-                    "docs/templates.md explains how texts are counted",
-                    cnt.chars, cnt.segments, TEMPLATE_SMS_MAX_SEGMENTS, most,
-                    cnt.encoding == SMS_GSM7 ? ", merge fields included" : " in Unicode");
+        return yamltree_fail(
+            c, n,
+            "this text comes to about %u characters with typical names and dates: %u "
+            "texts each time it is sent. Shorten it to %u texts (%u characters%s); "
+            "docs/templates.md explains how texts are counted",
+            cnt.chars, cnt.segments, TEMPLATE_SMS_MAX_SEGMENTS, most,
+            cnt.encoding == SMS_GSM7 ? ", merge fields included" : " in Unicode");
     }
     return 0;
 }
@@ -1081,17 +640,19 @@ static int valid_uuid(const char *s, size_t len)
     return 1;
 }
 
-static int get_uuid(ctx_t *c, const node_t *n, const char *what, char out[TEMPLATE_UUID_LEN + 1])
+static int get_uuid(ctx_t *c, const yamltree_node_t *n, const char *what,
+                    char out[TEMPLATE_UUID_LEN + 1])
 {
-    shown_t sh;
-    if (n->kind != NODE_SCALAR || is_null(n))
-        return fail(c, n, "`%s` should be the template's ID from GOV.UK Notify", what);
+    yamltree_shown_t sh;
+    if (n->kind != YAMLTREE_SCALAR || yamltree_is_null(n))
+        return yamltree_fail(c, n, "`%s` should be the template's ID from GOV.UK Notify", what);
     if (!valid_uuid(n->text, n->len))
-        return fail(c, n,
-                    "`%s` should be a GOV.UK Notify template ID such as "
-                    "f33517ff-2a88-4f6e-b855-c550268ce08a (copy it from the template's page in "
-                    "Notify), not \"%s\"",
-                    what, show(&sh, n->text, n->len));
+        return yamltree_fail(
+            c, n,
+            "`%s` should be a GOV.UK Notify template ID such as "
+            "f33517ff-2a88-4f6e-b855-c550268ce08a (copy it from the template's page in "
+            "Notify), not \"%s\"",
+            what, yamltree_show(&sh, n->text, n->len));
     memcpy(out, n->text, n->len);
     out[n->len] = '\0';
     return 0;
@@ -1103,61 +664,65 @@ static const char *const email_keys[] = {"subject", "text", "html", NULL};
 static const char *const letter_keys[] = {"subject", "body", NULL};
 static const char *const notify_keys[] = {"sms_template_id", "email_template_id", NULL};
 
-static int parse_email(ctx_t *c, const node_t *n, template_t *t)
+static int parse_email(ctx_t *c, const yamltree_node_t *n, template_t *t)
 {
-    const node_t *v;
+    const yamltree_node_t *v;
     if (expect_map(c, n, "email", "`subject:` and `text:`") != 0 ||
-        check_keys(c, n, email_keys, "`email`") != 0)
+        yamltree_check_keys(c, n, email_keys, "`email`") != 0)
         return -1;
-    if (!(v = get(n, "subject")))
-        return fail(c, n, "`email` needs a `subject:`, the line the parent sees in their inbox");
+    if (!(v = yamltree_get(n, "subject")))
+        return yamltree_fail(c, n,
+                             "`email` needs a `subject:`, the line the parent sees in their inbox");
     if (get_text(c, v, "email", "subject", TEXT_SUBJECT, &t->email_subject) != 0)
         return -1;
-    if (!(v = get(n, "text")))
-        return fail(c, n, "`email` needs a `text:`, the message itself");
+    if (!(v = yamltree_get(n, "text")))
+        return yamltree_fail(c, n, "`email` needs a `text:`, the message itself");
     if (get_text(c, v, "email", "text", TEXT_BODY, &t->email_text) != 0)
         return -1;
-    if ((v = get(n, "html")) && get_text(c, v, "email", "html", TEXT_BODY, &t->email_html) != 0)
+    if ((v = yamltree_get(n, "html")) &&
+        get_text(c, v, "email", "html", TEXT_BODY, &t->email_html) != 0)
         return -1;
     return 0;
 }
 
-static int parse_letter(ctx_t *c, const node_t *n, template_t *t)
+static int parse_letter(ctx_t *c, const yamltree_node_t *n, template_t *t)
 {
-    const node_t *v;
+    const yamltree_node_t *v;
     if (expect_map(c, n, "letter", "`subject:` and `body:`") != 0 ||
-        check_keys(c, n, letter_keys, "`letter`") != 0)
+        yamltree_check_keys(c, n, letter_keys, "`letter`") != 0)
         return -1;
-    if ((v = get(n, "subject")) &&
+    if ((v = yamltree_get(n, "subject")) &&
         get_text(c, v, "letter", "subject", TEXT_SUBJECT, &t->letter_subject))
         return -1;
-    if (!(v = get(n, "body")))
-        return fail(c, n, "`letter` needs a `body:`, the letter itself");
+    if (!(v = yamltree_get(n, "body")))
+        return yamltree_fail(c, n, "`letter` needs a `body:`, the letter itself");
     return get_text(c, v, "letter", "body", TEXT_BODY, &t->letter_body);
 }
 
-static int parse_notify(ctx_t *c, const node_t *n, template_t *t)
+static int parse_notify(ctx_t *c, const yamltree_node_t *n, template_t *t)
 {
-    const node_t *v;
+    const yamltree_node_t *v;
     if (expect_map(c, n, "notify", "`sms_template_id:` or `email_template_id:`") != 0 ||
-        check_keys(c, n, notify_keys, "`notify`") != 0)
+        yamltree_check_keys(c, n, notify_keys, "`notify`") != 0)
         return -1;
-    if ((v = get(n, "sms_template_id"))) {
+    if ((v = yamltree_get(n, "sms_template_id"))) {
         if (get_uuid(c, v, "sms_template_id", t->notify_sms_id) != 0)
             return -1;
         if (!t->sms)
-            return fail(c, key_node(n, "sms_template_id"),
-                        "`sms_template_id` needs the text itself in `sms:` too: Rollcall reads "
-                        "the fields to send GOV.UK Notify from it, and sends it through the "
-                        "other gateways");
+            return yamltree_fail(
+                c, yamltree_key_node(n, "sms_template_id"),
+                "`sms_template_id` needs the text itself in `sms:` too: Rollcall reads "
+                "the fields to send GOV.UK Notify from it, and sends it through the "
+                "other gateways");
     }
-    if ((v = get(n, "email_template_id"))) {
+    if ((v = yamltree_get(n, "email_template_id"))) {
         if (get_uuid(c, v, "email_template_id", t->notify_email_id) != 0)
             return -1;
         if (!t->email_text)
-            return fail(c, key_node(n, "email_template_id"),
-                        "`email_template_id` needs the email itself in `email:` too: Rollcall "
-                        "reads the fields to send GOV.UK Notify from it");
+            return yamltree_fail(
+                c, yamltree_key_node(n, "email_template_id"),
+                "`email_template_id` needs the email itself in `email:` too: Rollcall "
+                "reads the fields to send GOV.UK Notify from it");
     }
     return 0;
 }
@@ -1182,73 +747,79 @@ typedef struct {
     unsigned line, col;
 } loaded_t;
 
-static int parse_template(ctx_t *c, const node_t *root, const char *expect_id, loaded_t *out)
+static int parse_template(ctx_t *c, const yamltree_node_t *root, const char *expect_id,
+                          loaded_t *out)
 {
     template_t *t = out->t;
-    const node_t *v;
-    shown_t sh;
+    const yamltree_node_t *v;
+    yamltree_shown_t sh;
 
-    if (!root || is_null(root))
-        return fail_at(c, RC_EINVAL, 1, 1,
-                       "the file is empty; a template starts with `template: <its name>`");
-    if (root->kind != NODE_MAP)
-        return fail(c, root,
-                    "a template file is a set of `key: value` lines (template:, sms:, "
-                    "email:, letter:), not %s",
-                    kind_text(root));
-    if (check_keys(c, root, top_keys, "the template") != 0)
+    if (!root || yamltree_is_null(root))
+        return yamltree_fail_at(c, RC_EINVAL, 1, 1,
+                                "the file is empty; a template starts with `template: <its name>`");
+    if (root->kind != YAMLTREE_MAP)
+        return yamltree_fail(c, root,
+                             "a template file is a set of `key: value` lines (template:, sms:, "
+                             "email:, letter:), not %s",
+                             yamltree_kind_text(root));
+    if (yamltree_check_keys(c, root, top_keys, "the template") != 0)
         return -1;
-    if (!(v = get(root, "template")))
-        return fail(c, root, "the file needs `template: %s`, the name policies use for it",
-                    expect_id ? expect_id : "<its name>");
-    if (v->kind != NODE_SCALAR || is_null(v) || !valid_id(v->text, v->len))
-        return fail(c, v,
-                    "`template` should be the template's name: 1 to %d letters, digits and _ . : "
-                    "- (no spaces), such as letter_1",
-                    TEMPLATE_ID_MAX);
+    if (!(v = yamltree_get(root, "template")))
+        return yamltree_fail(c, root, "the file needs `template: %s`, the name policies use for it",
+                             expect_id ? expect_id : "<its name>");
+    if (v->kind != YAMLTREE_SCALAR || yamltree_is_null(v) || !valid_id(v->text, v->len))
+        return yamltree_fail(
+            c, v,
+            "`template` should be the template's name: 1 to %d letters, digits and _ . : "
+            "- (no spaces), such as letter_1",
+            TEMPLATE_ID_MAX);
     memcpy(t->id, v->text, v->len);
     t->id[v->len] = '\0';
     out->line = v->line;
     out->col = v->col;
     if (expect_id && strcmp(t->id, expect_id) != 0)
-        return fail(c, v,
-                    "the file is named %s.yaml but says `template: %s`; the two must match, as "
-                    "policies find a template by its file name",
-                    expect_id, show(&sh, v->text, v->len));
-    if ((v = get(root, "title"))) {
-        if (v->kind != NODE_SCALAR || is_null(v))
-            return fail(c, v, "`title` should be a line of text for staff");
+        return yamltree_fail(
+            c, v,
+            "the file is named %s.yaml but says `template: %s`; the two must match, as "
+            "policies find a template by its file name",
+            expect_id, yamltree_show(&sh, v->text, v->len));
+    if ((v = yamltree_get(root, "title"))) {
+        if (v->kind != YAMLTREE_SCALAR || yamltree_is_null(v))
+            return yamltree_fail(c, v, "`title` should be a line of text for staff");
         if (v->len > TEMPLATE_TITLE_MAX)
-            return fail(c, v, "`title` is longer than %d characters; shorten it",
-                        TEMPLATE_TITLE_MAX);
+            return yamltree_fail(c, v, "`title` is longer than %d characters; shorten it",
+                                 TEMPLATE_TITLE_MAX);
         for (size_t i = 0; i < v->len; i++)
             if ((unsigned char)v->text[i] < 0x20 || v->text[i] == 0x7F)
-                return fail(c, v, "`title` holds a control character; delete it");
+                return yamltree_fail(c, v, "`title` holds a control character; delete it");
         memcpy(t->title, v->text, v->len);
         t->title[v->len] = '\0';
     } else {
         memcpy(t->title, t->id, sizeof t->id);
     }
-    if ((v = get(root, "sms_unicode")) && get_bool(c, v, "sms_unicode", &t->sms_unicode) != 0)
+    if ((v = yamltree_get(root, "sms_unicode")) &&
+        get_bool(c, v, "sms_unicode", &t->sms_unicode) != 0)
         return -1;
-    if ((v = get(root, "sms"))) {
+    if ((v = yamltree_get(root, "sms"))) {
         if (get_text(c, v, "sms", "sms", TEXT_BODY, &t->sms) != 0 || check_sms(c, v, t) != 0)
             return -1;
     } else if (t->sms_unicode) {
-        return fail(c, key_node(root, "sms_unicode"),
-                    "`sms_unicode` is about the text message, but this template has no `sms:`");
+        return yamltree_fail(
+            c, yamltree_key_node(root, "sms_unicode"),
+            "`sms_unicode` is about the text message, but this template has no `sms:`");
     }
-    if ((v = get(root, "email")) && parse_email(c, v, t) != 0)
+    if ((v = yamltree_get(root, "email")) && parse_email(c, v, t) != 0)
         return -1;
-    if ((v = get(root, "letter")) && parse_letter(c, v, t) != 0)
+    if ((v = yamltree_get(root, "letter")) && parse_letter(c, v, t) != 0)
         return -1;
-    if ((v = get(root, "notify")) && parse_notify(c, v, t) != 0)
+    if ((v = yamltree_get(root, "notify")) && parse_notify(c, v, t) != 0)
         return -1;
     if (!t->sms && !t->email_text && !t->letter_body)
-        return fail(c, root,
-                    "template %s has no message: write at least one of `sms:`, `email:` and "
-                    "`letter:`",
-                    t->id);
+        return yamltree_fail(
+            c, root,
+            "template %s has no message: write at least one of `sms:`, `email:` and "
+            "`letter:`",
+            t->id);
     return 0;
 }
 
@@ -1256,8 +827,13 @@ static int parse_template(ctx_t *c, const node_t *root, const char *expect_id, l
 static rc_err_t load_one(const char *yaml, size_t len, const char *filename, const char *expect_id,
                          const char *policy, loaded_t *out, char err[TEMPLATE_ERR_MAX])
 {
-    ctx_t c = {.file = filename ? filename : "template", .src = yaml, .srclen = len, .err = err};
-    node_t *root = NULL;
+    ctx_t c = {.file = filename ? filename : "template",
+               .src = yaml,
+               .srclen = len,
+               .err = err,
+               .errmax = TEMPLATE_ERR_MAX,
+               .words = &template_words};
+    yamltree_node_t *root = NULL;
     memset(out, 0, sizeof *out);
     err[0] = '\0';
     if (!yaml)
@@ -1273,13 +849,13 @@ static rc_err_t load_one(const char *yaml, size_t len, const char *filename, con
     if (policy)
         memcpy(out->t->policy, policy, strlen(policy) + 1);
     if (!(out->t->path = malloc(strlen(c.file) + 1))) {
-        fail_at(&c, RC_ENOMEM, 1, 1, "out of memory");
+        yamltree_fail_at(&c, RC_ENOMEM, 1, 1, "out of memory");
     } else {
         memcpy(out->t->path, c.file, strlen(c.file) + 1);
-        if (load_tree(&c, &root) == 0)
+        if (yamltree_load(&c, &root) == 0)
             parse_template(&c, root, expect_id, out);
     }
-    nodes_free(c.nodes);
+    yamltree_free(&c);
     if (c.rc != RC_OK) {
         template_free(out->t);
         out->t = NULL;
@@ -1477,6 +1053,11 @@ static rc_err_t list_dir(const char *dir, char ***out, size_t *n, char err[TEMPL
         qsort(names, *n, sizeof *names, cmp_names);
     *out = names;
     return RC_OK;
+}
+
+static int lower(int ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
 }
 
 static int same_ignoring_case(const char *a, const char *b)
