@@ -4,7 +4,6 @@
  * do (announce a body and never send it, stall part way). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,13 +17,13 @@
 #include <unistd.h>
 
 #include "common/http.h"
+#include "testsupport.h"
 
 #define MAX_BODY 1024
 
 static http_server_t *srv;
 static pthread_t runner;
 static atomic_int stop, handled, count413, count408, count_other;
-static char base[64];
 
 /* ---- the server side ---- */
 
@@ -106,7 +105,6 @@ static void setup(void)
     http_server_config_t cfg = config(0);
     srv = http_server_new(&cfg);
     cr_assert_not_null(srv);
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", http_server_port(srv));
     cr_assert_eq(pthread_create(&runner, NULL, run, srv), 0);
 }
 
@@ -123,101 +121,20 @@ TestSuite(http, .init = setup, .fini = teardown, .timeout = 30);
 
 /* ---- the client side ---- */
 
-typedef struct {
-    long status;
-    char *body, *headers;
-    size_t len, hlen;
-    json_t *json;
-} resp_t;
-
-static size_t append(char **buf, size_t *len, const char *p, size_t n)
-{
-    char *b = realloc(*buf, *len + n + 1);
-    cr_assert_not_null(b);
-    memcpy(b + *len, p, n);
-    *len += n;
-    b[*len] = '\0';
-    *buf = b;
-    return n;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    resp_t *r = ctx;
-    return append(&r->body, &r->len, p, size * n);
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ctx)
-{
-    resp_t *r = ctx;
-    return append(&r->headers, &r->hlen, p, size * n);
-}
-
-/* A chunked upload of total bytes of 'y', handed to curl in 100-byte reads. */
-typedef struct {
-    size_t left;
-} upload_t;
-
-static size_t on_read(char *p, size_t size, size_t n, void *ctx)
-{
-    upload_t *u = ctx;
-    size_t k = size * n < 100 ? size * n : 100;
-    if (k > u->left)
-        k = u->left;
-    memset(p, 'y', k);
-    u->left -= k;
-    return k;
-}
-
 /* request sends method path with headers (NULL-terminated list) and body
  * (NULL: none), or a chunked body of chunked bytes when chunked > 0. */
-static resp_t request(const char *method, const char *path, const char *const *headers,
-                      const char *body, size_t chunked)
+static ts_http_resp_t request(const char *method, const char *path, const char *const *headers,
+                              const char *body, size_t chunked)
 {
-    resp_t r = {0};
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", base, path);
-    CURL *c = curl_easy_init();
-    cr_assert_not_null(c);
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    for (size_t i = 0; headers && headers[i]; i++)
-        h = curl_slist_append(h, headers[i]);
-    upload_t up = {chunked};
-    if (chunked) {
-        h = curl_slist_append(h, "Transfer-Encoding: chunked");
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, &up);
-    } else if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    CURLcode rc = curl_easy_perform(c);
-    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (r.body)
-        r.json = json_loads(r.body, 0, NULL);
-    return r;
+    ts_http_req_t req = {.headers = headers,
+                         .body = body,
+                         .len = body ? strlen(body) : 0,
+                         .chunked = chunked,
+                         .timeout_ms = 10000};
+    return ts_http_request(http_server_port(srv), method, path, &req);
 }
 
-static void resp_free(resp_t *r)
-{
-    free(r->body);
-    free(r->headers);
-    json_decref(r->json);
-}
-
-static const char *str(const resp_t *r, const char *key)
+static const char *str(const ts_http_resp_t *r, const char *key)
 {
     return json_string_value(json_object_get(r->json, key));
 }
@@ -264,7 +181,7 @@ Test(http, handler_sees_the_whole_request)
 {
     static const char *const hdrs[] = {"Authorization: Bearer t0k", "X-Test: yes",
                                        "Content-Type: application/json", NULL};
-    resp_t r = request("POST", "/a/b%20c?q=x%20y&flag", hdrs, "{\"n\":1}", 0);
+    ts_http_resp_t r = request("POST", "/a/b%20c?q=x%20y&flag", hdrs, "{\"n\":1}", 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_not_null(r.json, "%s", r.body);
     cr_assert_str_eq(str(&r, "method"), "POST");
@@ -279,7 +196,7 @@ Test(http, handler_sees_the_whole_request)
     cr_assert(json_is_null(json_object_get(r.json, "flag")), "an argument without a value: %s",
               r.body);
     cr_assert(strstr(r.headers, "Content-Type: application/json"), "%s", r.headers);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 
     r = request("GET", "/plain", NULL, NULL, 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -289,41 +206,41 @@ Test(http, handler_sees_the_whole_request)
     cr_assert(json_is_null(json_object_get(r.json, "content_type")));
     cr_assert(json_is_null(json_object_get(r.json, "x_test")));
     cr_assert(json_is_null(json_object_get(r.json, "q")));
-    resp_free(&r);
+    ts_http_resp_free(&r);
     cr_assert_eq(atomic_load(&count413) + atomic_load(&count408) + atomic_load(&count_other), 0,
                  "answers the handler made are not counted by the glue");
 }
 
 Test(http, a_body_gathered_from_chunks)
 {
-    resp_t r = request("POST", "/chunks", NULL, NULL, MAX_BODY); /* exactly the cap */
+    ts_http_resp_t r = request("POST", "/chunks", NULL, NULL, MAX_BODY); /* exactly the cap */
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(json_integer_value(json_object_get(r.json, "len")), MAX_BODY);
     cr_assert_eq(strspn(str(&r, "body"), "y"), MAX_BODY);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(http, content_type_allow_and_out_of_memory)
 {
-    resp_t r = request("GET", "/text", NULL, NULL, 0);
+    ts_http_resp_t r = request("GET", "/text", NULL, NULL, 0);
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.body, "hello\n");
     cr_assert(strstr(r.headers, "Content-Type: text/plain; charset=utf-8"), "%s", r.headers);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 
     r = request("DELETE", "/only-get", NULL, NULL, 0);
     cr_assert_eq(r.status, 405);
     cr_assert(strstr(r.headers, "Allow: GET, HEAD\r\n"), "%s", r.headers);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = request("GET", "/only-get", NULL, NULL, 0);
     cr_assert_eq(r.status, 200);
     cr_assert_null(strstr(r.headers, "Allow:"), "%s", r.headers);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 
     r = request("GET", "/oom", NULL, NULL, 0);
     cr_assert_eq(r.status, 503);
     cr_assert_str_eq(str(&r, "error"), "the server is out of memory");
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(http, too_large_by_content_length_refused_before_the_body)
@@ -349,26 +266,26 @@ Test(http, too_large_by_content_length_refused_before_the_body)
     char big[MAX_BODY + 2];
     memset(big, 'z', MAX_BODY + 1);
     big[MAX_BODY + 1] = '\0';
-    resp_t r = request("POST", "/up", NULL, big, 0);
+    ts_http_resp_t r = request("POST", "/up", NULL, big, 0);
     cr_assert_eq(r.status, 413, "%s", r.body);
     cr_assert(strstr(str(&r, "error"), "1024"), "%s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     cr_assert_eq(atomic_load(&count413), 2);
     cr_assert_eq(atomic_load(&handled), 0);
 }
 
 Test(http, too_large_chunked_body_refused_after_it)
 {
-    resp_t r = request("POST", "/up", NULL, NULL, 4 * MAX_BODY);
+    ts_http_resp_t r = request("POST", "/up", NULL, NULL, 4 * MAX_BODY);
     cr_assert_eq(r.status, 413, "%s", r.body);
     cr_assert(strstr(str(&r, "error"), "larger than 1024 bytes"), "%s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     cr_assert_eq(atomic_load(&count413), 1);
     cr_assert_eq(atomic_load(&handled), 0);
     /* The server goes on serving. */
     r = request("GET", "/after", NULL, NULL, 0);
     cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(http, stalled_client_dropped_and_counted_408)
@@ -388,9 +305,9 @@ Test(http, stalled_client_dropped_and_counted_408)
     wait_for(&count408, 1);
     cr_assert_eq(atomic_load(&count408), 1);
     cr_assert_eq(atomic_load(&handled), 0);
-    resp_t r = request("GET", "/healthz", NULL, NULL, 0);
+    ts_http_resp_t r = request("GET", "/healthz", NULL, NULL, 0);
     cr_assert_eq(r.status, 200, "still serving others");
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(http, port_is_the_one_bound)

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "testsupport.h"
 
@@ -21,9 +20,7 @@ static void setup(void)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", http);
     ts_start_ingest(&ingest, &redis, http, pub, NULL);
     snprintf(dir, sizeof dir, "%s/demo", redis.dir);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "%s/scripts/demo-data.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR, dir);
-    cr_assert_eq(system(cmd), 0);
+    ts_demo_data(dir);
 }
 
 static void teardown(void)
@@ -40,19 +37,7 @@ static int import(const char *kind, const char *file, const char *extra, char *o
     char cmd[512];
     snprintf(cmd, sizeof cmd, "'%s' import %s '%s' --url %s --quiet %s 2>&1",
              ts_binary("cli/rollcall"), kind, file, url, extra ? extra : "");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static long count_of(const char *out, const char *label)
-{
-    const char *p = strstr(out, label);
-    cr_assert_not_null(p, "no '%s' in:\n%s", label, out);
-    return strtol(p + strlen(label), NULL, 10);
+    return ts_run(cmd, out, cap);
 }
 
 Test(import_e2e, a_whole_trust_in_chunks_then_again)
@@ -65,14 +50,14 @@ Test(import_e2e, a_whole_trust_in_chunks_then_again)
         snprintf(file, sizeof file, "%s/%s.csv", dir, kinds[i]);
         int st = import(kinds[i], file, "--chunk-rows 500", out, sizeof out);
         cr_assert_eq(st, 0, "%s exited %d:\n%s", kinds[i], st, out);
-        cr_assert_eq(count_of(out, "received:"), rows[i], "%s", out);
-        cr_assert_eq(count_of(out, "accepted:"), rows[i], "%s", out);
+        cr_assert_eq(ts_count_of(out, "received:"), rows[i], "%s", out);
+        cr_assert_eq(ts_count_of(out, "accepted:"), rows[i], "%s", out);
     }
     char file[128];
     snprintf(file, sizeof file, "%s/marks.csv", dir);
     cr_assert_eq(import("marks", file, NULL, out, sizeof out), 0, "%s", out);
-    cr_assert_eq(count_of(out, "accepted:"), 0, "%s", out);
-    cr_assert_eq(count_of(out, "duplicates:"), 3120, "%s", out);
+    cr_assert_eq(ts_count_of(out, "accepted:"), 0, "%s", out);
+    cr_assert_eq(ts_count_of(out, "duplicates:"), 3120, "%s", out);
 }
 
 Test(import_e2e, rejections_at_the_lines_of_the_file)
@@ -100,9 +85,9 @@ Test(import_e2e, rejections_at_the_lines_of_the_file)
     fclose(f);
     int st = import("marks", file, "--chunk-rows 3", out, sizeof out);
     cr_assert_eq(st, 1, "rows were rejected, so exit 1:\n%s", out);
-    cr_assert_eq(count_of(out, "received:"), 7, "%s", out);
-    cr_assert_eq(count_of(out, "rejected:"), 2, "%s", out);
-    cr_assert_eq(count_of(out, "accepted:"), 5, "%s", out);
+    cr_assert_eq(ts_count_of(out, "received:"), 7, "%s", out);
+    cr_assert_eq(ts_count_of(out, "rejected:"), 2, "%s", out);
+    cr_assert_eq(ts_count_of(out, "accepted:"), 5, "%s", out);
     cr_assert(strstr(out, "line 6, column code"), "%s", out);
     cr_assert(strstr(out, "line 9, column date"), "Saturday:\n%s", out);
     cr_assert_null(strstr(out, "R909200125001"), "a UPN printed:\n%s", out);

@@ -4,7 +4,6 @@
  * duplicates and late older marks, and what is published. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -21,7 +20,6 @@
 static ts_redis_t redis;
 static ts_proc_t ingest;
 static int http_port, pub_port;
-static char url[64];
 static void *zctx, *sub;
 
 /* ---- ingest as a process ---- */
@@ -34,70 +32,20 @@ static void start_ingest(void)
 
 /* ---- HTTP ---- */
 
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-    json_t *json;
-} resp_t;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+/* request sends method path to ingest, waiting up to 20 s for the answer. */
+static ts_http_resp_t request(const char *method, const char *path, const char *ctype,
+                              const char *body, size_t len)
 {
-    resp_t *r = ctx;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    cr_assert_not_null(b);
-    memcpy(b + r->len, p, size * n);
-    r->len += size * n;
-    b[r->len] = '\0';
-    r->body = b;
-    return size * n;
+    ts_http_req_t req = {.content_type = ctype, .body = body, .len = len, .timeout_ms = 20000};
+    return ts_http_request(http_port, method, path, &req);
 }
 
-static resp_t request(const char *method, const char *path, const char *ctype, const char *body,
-                      size_t len)
-{
-    resp_t r = {0};
-    char full[128], ct[96];
-    snprintf(full, sizeof full, "%s%s", url, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    if (ctype) {
-        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-        h = curl_slist_append(h, ct);
-    }
-    h = curl_slist_append(h, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    CURLcode rc = curl_easy_perform(c);
-    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (r.body)
-        r.json = json_loads(r.body, 0, NULL);
-    return r;
-}
-
-static resp_t post(const char *path, const char *ctype, const char *body)
+static ts_http_resp_t post(const char *path, const char *ctype, const char *body)
 {
     return request("POST", path, ctype, body, strlen(body));
 }
 
-static void resp_free(resp_t *r)
-{
-    free(r->body);
-    json_decref(r->json);
-}
-
-static json_int_t field(const resp_t *r, const char *key)
+static json_int_t field(const ts_http_resp_t *r, const char *key)
 {
     json_t *v = json_object_get(r->json, key);
     cr_assert(json_is_integer(v), "no %s in %s", key, r->body);
@@ -105,7 +53,8 @@ static json_int_t field(const resp_t *r, const char *key)
 }
 
 /* rejected_at returns the reason given for (row, column), or NULL. */
-static const char *rejected_at(const resp_t *r, const char *rowkey, int row, const char *column)
+static const char *rejected_at(const ts_http_resp_t *r, const char *rowkey, int row,
+                               const char *column)
 {
     json_t *list = json_object_get(r->json, "rejected"), *e;
     size_t i;
@@ -157,16 +106,15 @@ static void setup(void)
     ts_redis_start(&redis, 1);
     http_port = ts_free_port();
     pub_port = ts_free_port();
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", http_port);
     start_ingest();
     zctx = zmq_ctx_new();
     subscribe();
     const char *paths[] = {"/v1/schools", "/v1/calendar", "/v1/pupils"};
     const char *bodies[] = {SCHOOLS, CALENDAR, PUPILS};
     for (int i = 0; i < 3; i++) {
-        resp_t r = post(paths[i], "text/csv", bodies[i]);
+        ts_http_resp_t r = post(paths[i], "text/csv", bodies[i]);
         cr_assert_eq(r.status, 200, "%s: %s", paths[i], r.body);
-        resp_free(&r);
+        ts_http_resp_free(&r);
     }
 }
 
@@ -225,15 +173,15 @@ static long long redis_int(const char *fmt, const char *arg)
 
 Test(ingest, marks_stored_then_published_in_order)
 {
-    resp_t r = post("/v1/marks", "text/csv",
-                    HEADER "100001,B801200005001,2026-01-05,AM,N,,2026-01-05T08:40:00Z\n"
-                           "100001,B801200005001,2026-01-05,PM,C1,,2026-01-05T13:10:00Z\n"
-                           "100001,B801200005001,2026-01-06,AM,\\,,2026-01-06T08:40:00Z\n");
+    ts_http_resp_t r = post("/v1/marks", "text/csv",
+                            HEADER "100001,B801200005001,2026-01-05,AM,N,,2026-01-05T08:40:00Z\n"
+                                   "100001,B801200005001,2026-01-05,PM,C1,,2026-01-05T13:10:00Z\n"
+                                   "100001,B801200005001,2026-01-06,AM,\\,,2026-01-06T08:40:00Z\n");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(field(&r, "received"), 3);
     cr_assert_eq(field(&r, "accepted"), 3);
     cr_assert_eq(field(&r, "rejected_rows"), 0);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     /* Three reference changes (school, calendar, pupils) came first. */
     cr_assert_eq(redis_int("XLEN %s", "rc:log:{100001}"), 3 + 3);
 
@@ -257,19 +205,20 @@ Test(ingest, marks_stored_then_published_in_order)
 
 Test(ingest, json_marks_and_index_reporting)
 {
-    resp_t r = post("/v1/marks", "application/json",
-                    "[{\"urn\":\"100001\",\"upn\":\"B801200005001\",\"date\":\"2026-01-07\","
-                    "\"session\":\"AM\",\"code\":\"L\",\"minutes_late\":12,"
-                    "\"recorded_at\":\"2026-01-07T09:12:00Z\"},"
-                    "{\"urn\":\"100001\",\"upn\":12,\"date\":\"2026-01-07\",\"session\":\"PM\","
-                    "\"code\":\"/\",\"recorded_at\":\"2026-01-07T13:00:00Z\"}]");
+    ts_http_resp_t r =
+        post("/v1/marks", "application/json",
+             "[{\"urn\":\"100001\",\"upn\":\"B801200005001\",\"date\":\"2026-01-07\","
+             "\"session\":\"AM\",\"code\":\"L\",\"minutes_late\":12,"
+             "\"recorded_at\":\"2026-01-07T09:12:00Z\"},"
+             "{\"urn\":\"100001\",\"upn\":12,\"date\":\"2026-01-07\",\"session\":\"PM\","
+             "\"code\":\"/\",\"recorded_at\":\"2026-01-07T13:00:00Z\"}]");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(field(&r, "accepted"), 1);
     cr_assert_eq(field(&r, "rejected_rows"), 1);
     const char *why = rejected_at(&r, "index", 1, "upn");
     cr_assert_not_null(why, "%s", r.body);
     cr_assert(strstr(why, "string"), "%s", why);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(ingest, duplicates_and_late_older_marks)
@@ -277,25 +226,25 @@ Test(ingest, duplicates_and_late_older_marks)
     const char *n = HEADER "100001,B801200005001,2026-01-12,AM,N,,2026-01-12T08:40:00Z\n";
     const char *amend = HEADER "100001,B801200005001,2026-01-12,AM,I,,2026-01-12T10:00:00Z\n";
     const char *older = HEADER "100001,B801200005001,2026-01-12,AM,O,,2026-01-12T09:00:00Z\n";
-    resp_t r = post("/v1/marks", "text/csv", n);
+    ts_http_resp_t r = post("/v1/marks", "text/csv", n);
     cr_assert_eq(field(&r, "accepted"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv", n); /* the same mark twice: accepted once */
     cr_assert_eq(r.status, 200);
     cr_assert_eq(field(&r, "accepted"), 0);
     cr_assert_eq(field(&r, "duplicates"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv", amend);
     cr_assert_eq(field(&r, "accepted"), 1);
     cr_assert_eq(field(&r, "superseded"), 0);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv", older); /* kept for the record, changes nothing */
     cr_assert_eq(field(&r, "accepted"), 1);
     cr_assert_eq(field(&r, "superseded"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv", older);
     cr_assert_eq(field(&r, "duplicates"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     /* Three versions stored, the amendment first (the winner). */
     redisContext *c = ts_redis_connect(&redis);
     redisReply *v = redisCommand(c, "HGET rc:mv:{100001}:B801200005001 2026-01-12:AM");
@@ -315,14 +264,14 @@ Test(ingest, duplicates_and_late_older_marks)
 
 static void expect_rejected(const char *body, int line, const char *column, const char *needle)
 {
-    resp_t r = post("/v1/marks", "text/csv", body);
+    ts_http_resp_t r = post("/v1/marks", "text/csv", body);
     cr_assert_eq(r.status, 422, "%s", r.body);
     cr_assert_eq(field(&r, "accepted"), 0);
     const char *why = rejected_at(&r, "line", line, column);
     cr_assert_not_null(why, "no rejection at line %d column %s: %s", line, column, r.body);
     cr_assert(strstr(why, needle), "'%s' lacks '%s'", why, needle);
     cr_assert_null(strstr(r.body, "B801200005001"), "a UPN echoed back: %s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(ingest, bad_rows_named_by_line_and_column)
@@ -357,42 +306,43 @@ Test(ingest, bad_rows_named_by_line_and_column)
 
 Test(ingest, good_rows_kept_around_a_bad_one)
 {
-    resp_t r = post("/v1/marks", "text/csv",
-                    HEADER "100001,B801200005001,2026-01-13,AM,/,,2026-01-13T08:40:00Z\n"
-                           "100001,B801200005001,2026-01-13,PM,Z9,,2026-01-13T13:40:00Z\n"
-                           "100001,B801200005001,2026-01-14,AM,/,,2026-01-14T08:40:00Z\n");
+    ts_http_resp_t r = post("/v1/marks", "text/csv",
+                            HEADER "100001,B801200005001,2026-01-13,AM,/,,2026-01-13T08:40:00Z\n"
+                                   "100001,B801200005001,2026-01-13,PM,Z9,,2026-01-13T13:40:00Z\n"
+                                   "100001,B801200005001,2026-01-14,AM,/,,2026-01-14T08:40:00Z\n");
     cr_assert_eq(r.status, 200);
     cr_assert_eq(field(&r, "received"), 3);
     cr_assert_eq(field(&r, "accepted"), 2);
     cr_assert_not_null(rejected_at(&r, "line", 3, "code"), "%s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(ingest, broken_documents_store_nothing)
 {
     long long before = redis_int("XLEN %s", "rc:log:{100001}");
-    resp_t r = post("/v1/marks", "text/csv",
-                    HEADER "100001,B801200005001,2026-01-15,AM,/,,2026-01-15T08:40:00Z\n"
-                           "100001,B801200005001,\"2026-01-15,PM,/,,2026-01-15T13:40:00Z\n");
+    ts_http_resp_t r =
+        post("/v1/marks", "text/csv",
+             HEADER "100001,B801200005001,2026-01-15,AM,/,,2026-01-15T08:40:00Z\n"
+                    "100001,B801200005001,\"2026-01-15,PM,/,,2026-01-15T13:40:00Z\n");
     cr_assert_eq(r.status, 400, "%s", r.body);
     cr_assert(strstr(json_string_value(json_object_get(r.json, "error")), "line 3"), "%s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv",
              "urn,upn,date,sesion,code,minutes_late,recorded_at\n"
              "100001,B801200005001,2026-01-15,AM,/,,2026-01-15T08:40:00Z\n");
     cr_assert_eq(r.status, 400);
     cr_assert(strstr(r.body, "sesion"), "%s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv", "urn,upn,date,code\n100001,B801200005001,2026-01-15,/\n");
     cr_assert_eq(r.status, 400);
     cr_assert(strstr(r.body, "session"), "the missing column is named: %s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "application/json", "[{\"urn\": \"100001\",");
     cr_assert_eq(r.status, 400);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "application/json", "{\"urn\": \"100001\"}");
     cr_assert_eq(r.status, 400);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     cr_assert_eq(redis_int("XLEN %s", "rc:log:{100001}"), before);
 }
 
@@ -401,39 +351,39 @@ Test(ingest, limits_and_protocol_errors)
     char *big = malloc(70000);
     memset(big, 'x', 69999);
     big[69999] = '\0';
-    resp_t r = post("/v1/marks", "text/csv", big); /* max_body is 64 KiB here */
+    ts_http_resp_t r = post("/v1/marks", "text/csv", big); /* max_body is 64 KiB here */
     cr_assert_eq(r.status, 413, "%s", r.body);
     cr_assert(strstr(r.body, "65536"));
-    resp_free(&r);
+    ts_http_resp_free(&r);
     free(big);
     r = post("/v1/marks", "text/plain", HEADER);
     cr_assert_eq(r.status, 415);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv; charset=latin-1", HEADER);
     cr_assert_eq(r.status, 415);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/marks", "text/csv; charset=utf-8",
              HEADER "100001,B801200005001,2026-01-16,AM,/,,2026-01-16T08:40:00Z\n");
     cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = request("GET", "/v1/marks", NULL, NULL, 0);
     cr_assert_eq(r.status, 405);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = request("DELETE", "/healthz", NULL, NULL, 0);
     cr_assert_eq(r.status, 405);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = request("GET", "/v2/marks", NULL, NULL, 0);
     cr_assert_eq(r.status, 404);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = request("GET", "/healthz", NULL, NULL, 0);
     cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = request("GET", "/metrics", NULL, NULL, 0);
     cr_assert_eq(r.status, 200);
     cr_assert(strstr(r.body, "rollcall_ingest_rows_accepted_total{kind=\"marks\"} 1"), "%s",
               r.body);
     cr_assert(strstr(r.body, "rollcall_ingest_requests_total{path=\"marks\",status=\"4xx\"}"));
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(ingest, slow_client_is_timed_out)
@@ -451,20 +401,21 @@ Test(ingest, slow_client_is_timed_out)
     cr_assert_leq(n, 0, "expected the connection closed, got %zd bytes", n);
     close(fd);
     /* The service is still answering others. */
-    resp_t r = request("GET", "/healthz", NULL, NULL, 0);
+    ts_http_resp_t r = request("GET", "/healthz", NULL, NULL, 0);
     cr_assert_eq(r.status, 200);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 Test(ingest, reference_data_rows_checked)
 {
-    resp_t r = post("/v1/pupils", "text/csv",
-                    "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,on_roll_to,"
-                    "sen,fsm,eal,cla,social_worker\n"
-                    "100009,B801200005001,Ann,Smith,4,2017-03-02,2025-09-01,,N,Y,N,N,N\n");
+    ts_http_resp_t r =
+        post("/v1/pupils", "text/csv",
+             "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,on_roll_to,"
+             "sen,fsm,eal,cla,social_worker\n"
+             "100009,B801200005001,Ann,Smith,4,2017-03-02,2025-09-01,,N,Y,N,N,N\n");
     cr_assert_eq(r.status, 422);
     cr_assert_not_null(rejected_at(&r, "line", 2, "urn"));
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/contacts", "text/csv",
              "upn,contact_id,name,relationship,parental_responsibility,mobile,email,priority\n"
              "B801200005001,c1,Mary Smith,mother,Y,07700 900123,mary@example.org,1\n"
@@ -475,7 +426,7 @@ Test(ingest, reference_data_rows_checked)
     cr_assert_not_null(rejected_at(&r, "line", 3, "mobile"), "a landline: %s", r.body);
     cr_assert_not_null(rejected_at(&r, "line", 4, "upn"), "%s", r.body);
     cr_assert_null(strstr(r.body, "07700"), "a phone number echoed back");
-    resp_free(&r);
+    ts_http_resp_free(&r);
     redisContext *c = ts_redis_connect(&redis);
     redisReply *v = redisCommand(c, "HGET rc:contacts:B801200005001 c1");
     cr_assert_eq(v->type, REDIS_REPLY_STRING);
@@ -489,13 +440,13 @@ Test(ingest, cases_and_clock)
     const char *fact = "[{\"urn\":\"100001\",\"upn\":\"B801200005001\",\"kind\":\"meeting_held\","
                        "\"date\":\"2026-01-20\",\"recorded_by\":\"attendance_officer\","
                        "\"recorded_at\":\"2026-01-20T15:00:00Z\"}]";
-    resp_t r = post("/v1/cases", "application/json", fact);
+    ts_http_resp_t r = post("/v1/cases", "application/json", fact);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(field(&r, "accepted"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/cases", "application/json", fact);
     cr_assert_eq(field(&r, "duplicates"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/cases", "application/json",
              "[{\"urn\":\"100001\",\"upn\":\"B801200005001\",\"kind\":\"tea\","
              "\"date\":\"2026-01-20\",\"recorded_by\":\"attendance_officer\","
@@ -503,30 +454,30 @@ Test(ingest, cases_and_clock)
     cr_assert_eq(r.status, 422);
     cr_assert_not_null(rejected_at(&r, "index", 0, "kind"));
     cr_assert_not_null(rejected_at(&r, "index", 0, "note"));
-    resp_free(&r);
+    ts_http_resp_free(&r);
 
     long long before = redis_int("XLEN %s", "rc:log:{100002}");
     r = post("/v1/clock", "application/json", "{\"now\":\"2026-01-05T09:30:00+00:00\"}");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(field(&r, "schools"), 2);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     cr_assert_eq(redis_int("XLEN %s", "rc:log:{100002}"), before + 1, "a tick in each log");
     r = post("/v1/clock", "application/json", "{\"now\":\"2026-01-05T09:00:00Z\"}");
     cr_assert_eq(r.status, 409, "the clock never goes back");
-    resp_free(&r);
+    ts_http_resp_free(&r);
     r = post("/v1/clock", "application/json", "{\"now\":\"soon\"}");
     cr_assert_eq(r.status, 400);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 /* ---- durability ---- */
 
 Test(ingest, restart_of_ingest_loses_nothing)
 {
-    resp_t r = post("/v1/marks", "text/csv",
-                    HEADER "100001,B801200005001,2026-01-19,AM,/,,2026-01-19T08:40:00Z\n");
+    ts_http_resp_t r = post("/v1/marks", "text/csv",
+                            HEADER "100001,B801200005001,2026-01-19,AM,/,,2026-01-19T08:40:00Z\n");
     cr_assert_eq(field(&r, "accepted"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     cr_assert_eq(ts_proc_stop(&ingest, SIGKILL, 2000), 128 + SIGKILL);
     start_ingest();
     r = post("/v1/marks", "text/csv",
@@ -534,17 +485,17 @@ Test(ingest, restart_of_ingest_loses_nothing)
                     "100001,B801200005001,2026-01-19,PM,/,,2026-01-19T13:40:00Z\n");
     cr_assert_eq(field(&r, "accepted"), 1);
     cr_assert_eq(field(&r, "duplicates"), 1, "the first batch survived: %s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     cr_assert_eq(redis_int("GET %s", "rc:seq:{100001}"), 3 + 2);
 }
 
 Test(ingest, acknowledged_marks_survive_kill_9_of_redis)
 {
-    resp_t r = post("/v1/marks", "text/csv",
-                    HEADER "100001,B801200005001,2026-01-21,AM,G,,2026-01-21T08:40:00Z\n"
-                           "100001,B801200005001,2026-01-21,PM,G,,2026-01-21T13:40:00Z\n");
+    ts_http_resp_t r = post("/v1/marks", "text/csv",
+                            HEADER "100001,B801200005001,2026-01-21,AM,G,,2026-01-21T08:40:00Z\n"
+                                   "100001,B801200005001,2026-01-21,PM,G,,2026-01-21T13:40:00Z\n");
     cr_assert_eq(field(&r, "accepted"), 2);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     ts_redis_kill9(&redis); /* right after the acknowledgement */
     ts_redis_restart(&redis);
     cr_assert_eq(redis_int("XLEN %s", "rc:log:{100001}"), 3 + 2);
@@ -553,7 +504,7 @@ Test(ingest, acknowledged_marks_survive_kill_9_of_redis)
              HEADER "100001,B801200005001,2026-01-21,PM,G,,2026-01-21T13:40:00Z\n");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(field(&r, "duplicates"), 1);
-    resp_free(&r);
+    ts_http_resp_free(&r);
 }
 
 /* ---- a late subscriber, through the feed, against the real publisher ---- */
@@ -598,9 +549,9 @@ Test(ingest, late_subscriber_catches_up_exactly)
 {
     /* 25 school days (5 weeks from 5 Jan) before anyone listens. */
     char *first = marks_csv(0, 25);
-    resp_t r = post("/v1/marks", "text/csv", first);
+    ts_http_resp_t r = post("/v1/marks", "text/csv", first);
     cr_assert_eq(field(&r, "accepted"), 50, "%s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     free(first);
 
     char ep[64];
@@ -624,7 +575,7 @@ Test(ingest, late_subscriber_catches_up_exactly)
     r = post("/v1/marks", "text/csv", second);
     json_int_t more = field(&r, "accepted");
     cr_assert_gt(more, 0, "%s", r.body);
-    resp_free(&r);
+    ts_http_resp_free(&r);
     free(second);
     for (int i = 0; i < 50 && h.marks < 50 + (size_t)more; i++) {
         zmq_pollitem_t it = {.socket = late, .events = ZMQ_POLLIN};

@@ -3,7 +3,6 @@
  * Registers go in through ingest; what parents receive is read back from the
  * simulator. */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -104,45 +103,11 @@ static void start_notify(void)
     start_notify_as(&notify, "notify", "", "3000", notify_http, notify_pub);
 }
 
-static void post(const char *path, const char *ctype, const char *body, size_t len)
-{
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char ct[64];
-    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-    h = curl_slist_append(h, ct);
-    FILE *sink = fopen("/dev/null", "w");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-    long status;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    cr_assert_eq(status, 200, "POST %s: %ld", path, status);
-    fclose(sink);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-}
-
-static void post_file(const char *kind)
-{
-    char cmd[400];
-    snprintf(cmd, sizeof cmd,
-             "curl -sf -o /dev/null -H 'Content-Type: text/csv' --data-binary @'%s/%s.csv' "
-             "http://127.0.0.1:%d/v1/%s",
-             dir, kind, http_port, kind);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-}
-
 static void clock_at(const char *iso)
 {
     char body[96];
     int n = snprintf(body, sizeof body, "{\"now\":\"%s\"}", iso);
-    post("/v1/clock", "application/json", body, (size_t)n);
+    ts_http_post(http_port, "/v1/clock", "application/json", body, (size_t)n);
 }
 
 /* marks posts marks rows (without the header). */
@@ -151,7 +116,7 @@ static void marks(const char *rows)
     char body[4096];
     int n =
         snprintf(body, sizeof body, "urn,upn,date,session,code,minutes_late,recorded_at\n%s", rows);
-    post("/v1/marks", "text/csv", body, (size_t)n);
+    ts_http_post(http_port, "/v1/marks", "text/csv", body, (size_t)n);
 }
 
 static void setup(void)
@@ -166,18 +131,11 @@ static void setup(void)
     ts_start_ingest(&ingest, &redis, http_port, ingest_pub, NULL);
     snprintf(dir, sizeof dir, "%s/demo", redis.dir);
     snprintf(tdir, sizeof tdir, "%s/templates", redis.dir);
-    char cmd[1200];
+    ts_demo_data(dir);
     /* The repo's templates, with GOV.UK Notify ids for the first-day message
      * (a school registers its templates with Notify and writes the ids in). */
-    snprintf(cmd, sizeof cmd,
-             "%s/scripts/demo-data.sh '%s' >/dev/null && cp -r '%s/templates' '%s' && "
-             "printf 'notify: {sms_template_id: %s, email_template_id: %s}\\n' >> "
-             "'%s/first_day_absence.yaml'",
-             ROLLCALL_SOURCE_DIR, dir, ROLLCALL_SOURCE_DIR, redis.dir, SMS_TPL, EMAIL_TPL, tdir);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
-    for (int i = 0; i < 4; i++)
-        post_file(kinds[i]);
+    ts_notify_templates(tdir, SMS_TPL, EMAIL_TPL);
+    ts_demo_load(http_port, dir);
     start_sim();
     ts_start_rules(&rules, &redis, "rules", ingest_pub, rules_pub, NULL);
     start_notify();
@@ -190,13 +148,7 @@ static void teardown(void)
         if (procs[i]->pid > 0)
             cr_expect_eq(ts_proc_stop(procs[i], SIGTERM, 5000), 0, "%s exited badly",
                          procs[i]->log);
-    if (getenv("ROLLCALL_TEST_KEEP")) { /* debugging: keep the logs */
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", getenv("ROLLCALL_TEST_KEEP"),
-                 redis.dir, getenv("ROLLCALL_TEST_KEEP"));
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not keep %s\n", redis.dir);
-    }
+    ts_keep_dir(redis.dir); /* debugging: ROLLCALL_TEST_KEEP keeps the logs */
     ts_redis_stop(&redis);
 }
 
@@ -204,103 +156,7 @@ TestSuite(notify, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ---- reading the simulator ---- */
 
-static size_t on_data(char *d, size_t s, size_t n, void *ctx)
-{
-    char **buf = ctx;
-    size_t old = *buf ? strlen(*buf) : 0, add = s * n;
-    *buf = realloc(*buf, old + add + 1);
-    memcpy(*buf + old, d, add);
-    (*buf)[old + add] = '\0';
-    return add;
-}
-
-static json_t *sim_get(const char *path)
-{
-    char url[128], *body = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", sim_port, path);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-    curl_easy_cleanup(c);
-    json_t *j = json_loads(body ? body : "", 0, NULL);
-    free(body);
-    cr_assert_not_null(j, "the simulator answered %s with no JSON", path);
-    return j;
-}
-
-static void sim_fault(const char *json)
-{
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/_sim/faults", sim_port);
-    CURL *c = curl_easy_init();
-    FILE *sink = fopen("/dev/null", "w");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-    long status;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    cr_assert(status >= 200 && status < 300, "fault refused: %ld", status);
-    fclose(sink);
-    curl_easy_cleanup(c);
-}
-
-/* count_to counts the simulator's accepted messages of type to one address. */
-static int count_to(const char *type, const char *to)
-{
-    json_t *all = sim_get("/_sim/messages");
-    size_t i;
-    json_t *m;
-    int n = 0;
-    json_array_foreach(all, i, m)
-    {
-        const char *t = json_string_value(json_object_get(m, "type"));
-        const char *a = json_string_value(json_object_get(m, "to"));
-        if (t && a && !strcmp(t, type) && !strcmp(a, to))
-            n++;
-    }
-    json_decref(all);
-    return n;
-}
-
-/* wait_count waits until count_to reaches want (or the time is up), then
- * lingers a little to catch a second copy; returns the final count. */
-static int wait_count(const char *type, const char *to, int want, int timeout_ms)
-{
-    int n = 0;
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if ((n = count_to(type, to)) >= want)
-            break;
-        ts_sleep_ms(100);
-    }
-    ts_sleep_ms(700);
-    return count_to(type, to);
-}
-
 /* ---- the demo pupils (scripts/demo-data.sh) ---- */
-
-/* contact_mobile returns the E.164 mobile of contact suffix ("-m" mother,
- * "-f" father, "-g" grandparent) of upn, from the demo contacts. */
-static void contact_mobile(const char *upn, const char *suffix, char out[20])
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "grep '^%s,%s%s,' '%s/contacts.csv' | cut -d, -f6", upn, upn, suffix,
-             dir);
-    FILE *f = popen(cmd, "r");
-    char line[64] = "";
-    cr_assert(fgets(line, sizeof line, f), "no contact %s%s", upn, suffix);
-    pclose(f);
-    /* "07700 900123" or "+44 7700 900123" -> "+447700900123" */
-    char digits[32];
-    size_t n = 0;
-    for (char *p = line; *p && n < sizeof digits - 1; p++)
-        if (*p >= '0' && *p <= '9')
-            digits[n++] = *p;
-    digits[n] = '\0';
-    snprintf(out, 20, "+44%.15s", digits[0] == '0' ? digits + 1 : digits + 2);
-}
 
 /* 100102 runs 001_attendance_process: the first-day text at 09:30. */
 #define URN "100102"
@@ -312,13 +168,11 @@ static char upns[8][16];
 /* pupil_of writes the UPN of the i-th pupil of urn with two parents. */
 static void pupil_of(const char *urn, int i, char out[16])
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "grep '^%s,' '%s/pupils.csv' | sed -n '%dp' | cut -d, -f2", urn, dir,
-             with_two[i]);
-    FILE *f = popen(cmd, "r");
-    cr_assert(fgets(out, 16, f), "no pupil %d of %s", with_two[i], urn);
-    pclose(f);
-    out[strcspn(out, "\n")] = '\0';
+    char path[256], prefix[16];
+    snprintf(path, sizeof path, "%s/pupils.csv", dir);
+    snprintf(prefix, sizeof prefix, "%s,", urn);
+    cr_assert(ts_csv_field(path, prefix, with_two[i], 2, out, 16), "no pupil %d of %s", with_two[i],
+              urn);
 }
 
 /* pupil returns the UPN of the i-th pupil of URN with two parents. */
@@ -342,37 +196,38 @@ static void absent(const char *upn, const char *code, const char *at)
 Test(notify, both_parents_get_the_first_day_text_once)
 {
     char mum[20], dad[20], gran[20];
-    contact_mobile(PUPIL(0), "-m", mum);
-    contact_mobile(PUPIL(0), "-f", dad);
-    contact_mobile(PUPIL(0), "-g", gran);
+    ts_demo_mobile(dir, PUPIL(0), "-m", mum);
+    ts_demo_mobile(dir, PUPIL(0), "-f", dad);
+    ts_demo_mobile(dir, PUPIL(0), "-g", gran);
     clock_at(DAY "T08:00:00+01:00");
     absent(PUPIL(0), "N", "08:55");
     clock_at(DAY "T09:29:00+01:00");
     ts_sleep_ms(1500);
-    cr_assert_eq(count_to("sms", mum), 0, "nothing before 09:30");
+    cr_assert_eq(ts_sim_count(sim_port, "sms", mum), 0, "nothing before 09:30");
     clock_at(DAY "T09:30:00+01:00");
-    cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "the mother: one text");
-    cr_assert_eq(wait_count("sms", dad, 1, 5000), 1, "the father: one text");
-    cr_assert_eq(count_to("sms", gran), 0, "no text to a contact without parental responsibility");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 1, 15000), 1, "the mother: one text");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", dad, 1, 5000), 1, "the father: one text");
+    cr_assert_eq(ts_sim_count(sim_port, "sms", gran), 0,
+                 "no text to a contact without parental responsibility");
     clock_at(DAY "T11:00:00+01:00");
-    cr_assert_eq(wait_count("sms", mum, 2, 2000), 1, "not again later that day");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 2, 2000), 1, "not again later that day");
 }
 
 Test(notify, a_reason_given_before_half_past_nine_texts_nobody)
 {
     char mum[20], dad[20];
-    contact_mobile(PUPIL(1), "-m", mum);
-    contact_mobile(PUPIL(1), "-f", dad);
+    ts_demo_mobile(dir, PUPIL(1), "-m", mum);
+    ts_demo_mobile(dir, PUPIL(1), "-f", dad);
     clock_at(DAY "T08:00:00+01:00");
     absent(PUPIL(1), "N", "08:55");
     absent(PUPIL(1), "I", "09:10"); /* the parent rang */
     absent(PUPIL(0), "N", "08:55"); /* a pupil who does get texts, to know sending works */
     clock_at(DAY "T09:30:00+01:00");
     char other[20];
-    contact_mobile(PUPIL(0), "-m", other);
-    cr_assert_eq(wait_count("sms", other, 1, 15000), 1);
-    cr_assert_eq(count_to("sms", mum), 0);
-    cr_assert_eq(count_to("sms", dad), 0);
+    ts_demo_mobile(dir, PUPIL(0), "-m", other);
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", other, 1, 15000), 1);
+    cr_assert_eq(ts_sim_count(sim_port, "sms", mum), 0);
+    cr_assert_eq(ts_sim_count(sim_port, "sms", dad), 0);
 }
 
 Test(notify, each_gateway_fault_still_delivers_exactly_once)
@@ -388,11 +243,12 @@ Test(notify, each_gateway_fault_still_delivers_exactly_once)
     for (int i = 0; i < 4; i++) {
         char mum[20], dad[20];
         const char *upn = PUPIL(2 + i);
-        contact_mobile(upn, "-m", mum);
-        contact_mobile(upn, "-f", dad);
-        sim_fault(faults[i]);
+        ts_demo_mobile(dir, upn, "-m", mum);
+        ts_demo_mobile(dir, upn, "-f", dad);
+        ts_sim_fault(sim_port, faults[i]);
         absent(upn, "N", "09:35");
-        int m = wait_count("sms", mum, 1, 20000), d = wait_count("sms", dad, 1, 20000);
+        int m = ts_sim_wait_count(sim_port, "sms", mum, 1, 20000),
+            d = ts_sim_wait_count(sim_port, "sms", dad, 1, 20000);
         cr_assert_eq(m, 1, "fault %d: the mother got %d texts", i, m);
         cr_assert_eq(d, 1, "fault %d: the father got %d texts", i, d);
     }
@@ -402,18 +258,19 @@ Test(notify, brothers_and_sisters_absent_together_get_one_text)
 {
     /* Pupils 0 and 1 share a mother: give pupil 1 pupil 0's mother too. */
     char mum[20], body[600];
-    contact_mobile(PUPIL(0), "-m", mum);
+    ts_demo_mobile(dir, PUPIL(0), "-m", mum);
     int n = snprintf(body, sizeof body,
                      "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
                      "priority\n%s,%s-m2,Parent A Shared,mother,Y,%s,,1\n",
                      PUPIL(1), PUPIL(1), mum);
-    post("/v1/contacts", "text/csv", body, (size_t)n);
+    ts_http_post(http_port, "/v1/contacts", "text/csv", body, (size_t)n);
     clock_at(DAY "T08:00:00+01:00");
     absent(PUPIL(0), "N", "08:55");
     absent(PUPIL(1), "N", "08:55");
     clock_at(DAY "T09:30:00+01:00");
-    cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "one text for both children");
-    json_t *all = sim_get("/_sim/messages");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 1, 15000), 1,
+                 "one text for both children");
+    json_t *all = ts_http_get_json(sim_port, "/_sim/messages");
     size_t i;
     json_t *m;
     int named = 0;
@@ -433,15 +290,16 @@ Test(notify, a_bad_number_is_a_permanent_failure_not_retried)
 {
     /* A French mobile: a service without international texting is refused it. */
     char body[600], dad[20];
-    contact_mobile(PUPIL(2), "-f", dad);
+    ts_demo_mobile(dir, PUPIL(2), "-f", dad);
     int n = snprintf(body, sizeof body,
                      "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
                      "priority\n%s,%s-m,Parent A,mother,Y,+33 6 12 34 56 78,,1\n",
                      PUPIL(2), PUPIL(2));
-    post("/v1/contacts", "text/csv", body, (size_t)n);
+    ts_http_post(http_port, "/v1/contacts", "text/csv", body, (size_t)n);
     clock_at(DAY "T09:30:00+01:00");
     absent(PUPIL(2), "N", "09:40");
-    cr_assert_eq(wait_count("sms", dad, 1, 15000), 1, "the other parent still gets it");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", dad, 1, 15000), 1,
+                 "the other parent still gets it");
     ts_sleep_ms(1500);
     redisContext *c = ts_redis_connect(&redis);
     redisReply *keys = redisCommand(c, "KEYS rn:msg:{" URN "}:*");
@@ -468,19 +326,22 @@ Test(notify, kill_9_after_the_gateway_took_it_still_sends_once)
     /* The gateway takes the request, then answers slowly; notify is killed
      * before it hears back, and restarted. */
     char mum[20], dad[20];
-    contact_mobile(PUPIL(3), "-m", mum);
-    contact_mobile(PUPIL(3), "-f", dad);
-    sim_fault("{\"path\":\"/v2/notifications/sms\",\"kind\":\"slow\",\"delay_ms\":3000,"
-              "\"count\":2}");
+    ts_demo_mobile(dir, PUPIL(3), "-m", mum);
+    ts_demo_mobile(dir, PUPIL(3), "-f", dad);
+    ts_sim_fault(sim_port,
+                 "{\"path\":\"/v2/notifications/sms\",\"kind\":\"slow\",\"delay_ms\":3000,"
+                 "\"count\":2}");
     clock_at(DAY "T09:30:00+01:00");
     absent(PUPIL(3), "N", "09:40");
-    for (int waited = 0; waited < 10000 && count_to("sms", mum) + count_to("sms", dad) < 1;
+    for (int waited = 0;
+         waited < 10000 &&
+         ts_sim_count(sim_port, "sms", mum) + ts_sim_count(sim_port, "sms", dad) < 1;
          waited += 50)
         ts_sleep_ms(50);
     cr_assert_eq(ts_proc_stop(&notify, SIGKILL, 2000), 128 + SIGKILL);
     start_notify();
-    cr_assert_eq(wait_count("sms", mum, 1, 20000), 1, "the mother: once");
-    cr_assert_eq(wait_count("sms", dad, 1, 20000), 1, "the father: once");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 1, 20000), 1, "the mother: once");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", dad, 1, 20000), 1, "the father: once");
 }
 
 /* state_of returns the state (and error, when err is not NULL) of the
@@ -505,22 +366,13 @@ static void state_of(const char *to, char state[16], char err[200])
 
 static long receipt(const char *token, const char *json)
 {
-    char url[128], auth[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/receipts/notify", notify_http);
+    char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    FILE *sink = fopen("/dev/null", "w");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-    long status;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    fclose(sink);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    const char *headers[] = {auth, NULL};
+    ts_http_req_t req = {.headers = headers, .body = json, .len = strlen(json)};
+    ts_http_resp_t r = ts_http_request(notify_http, "POST", "/v1/receipts/notify", &req);
+    long status = r.status;
+    ts_http_resp_free(&r);
     return status;
 }
 
@@ -528,12 +380,12 @@ Test(notify, delivery_receipts_move_messages_on_and_repeats_are_harmless)
 {
     /* 07700 900999: the simulator's number whose receipt is a permanent failure. */
     char body[600], dad[20], state[16], err[200];
-    contact_mobile(PUPIL(4), "-f", dad);
+    ts_demo_mobile(dir, PUPIL(4), "-f", dad);
     int n = snprintf(body, sizeof body,
                      "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
                      "priority\n%s,%s-m,Parent A,mother,Y,07700 900999,,1\n",
                      PUPIL(4), PUPIL(4));
-    post("/v1/contacts", "text/csv", body, (size_t)n);
+    ts_http_post(http_port, "/v1/contacts", "text/csv", body, (size_t)n);
     clock_at(DAY "T09:30:00+01:00");
     absent(PUPIL(4), "N", "09:40");
     for (int waited = 0; waited < 15000; waited += 100) {
@@ -555,7 +407,7 @@ Test(notify, delivery_receipts_move_messages_on_and_repeats_are_harmless)
     /* A repeated or late receipt changes nothing; a wrong token is refused. */
     redisContext *c = ts_redis_connect(&redis);
     redisReply *before = redisCommand(c, "XLEN rn:outcomes:{" URN "}");
-    json_t *all = sim_get("/_sim/messages");
+    json_t *all = ts_http_get_json(sim_port, "/_sim/messages");
     const char *ref = NULL, *id = NULL;
     size_t i;
     json_t *m;
@@ -594,16 +446,17 @@ Test(notify, quiet_hours_hold_texts_until_morning_but_not_emails)
     quiet_hours = "20:00-07:00";
     start_notify();
     char mum[20];
-    contact_mobile(PUPIL(5), "-m", mum);
+    ts_demo_mobile(dir, PUPIL(5), "-m", mum);
     clock_at(DAY "T20:30:00+01:00");
     absent(PUPIL(5), "N", "20:25"); /* recorded late in the evening */
     ts_sleep_ms(3000);              /* time enough to send, were it not quiet */
-    cr_assert_eq(count_to("sms", mum), 0, "no text at 20:30");
+    cr_assert_eq(ts_sim_count(sim_port, "sms", mum), 0, "no text at 20:30");
     /* Recoded overnight (O, unauthorised): the held text still names the
      * session it was about. */
     absent(PUPIL(5), "O", "21:10");
     clock_at("2026-09-03T07:05:00+01:00");
-    cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "sent once the quiet hours end");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 1, 15000), 1,
+                 "sent once the quiet hours end");
     quiet_hours = "";
 }
 
@@ -638,7 +491,7 @@ Test(notify, two_processes_share_one_rate_limit)
     json_t *all = NULL;
     for (int waited = 0; waited < 30000; waited += 200) {
         json_decref(all);
-        all = sim_get("/_sim/messages");
+        all = ts_http_get_json(sim_port, "/_sim/messages");
         if (json_array_size(all) >= 48)
             break;
         ts_sleep_ms(200);

@@ -33,68 +33,10 @@ static char dir[160], tdir[160];
 
 /* ---- HTTP ---- */
 
-static size_t on_data(char *d, size_t s, size_t n, void *ctx)
-{
-    char **buf = ctx;
-    size_t old = *buf ? strlen(*buf) : 0, add = s * n;
-    char *b = realloc(*buf, old + add + 1);
-    if (!b)
-        return 0;
-    memcpy(b + old, d, add);
-    b[old + add] = '\0';
-    *buf = b;
-    return add;
-}
-
-/* http sends a request to 127.0.0.1:port and returns the status; the
- * answer's body goes to *out (malloc'd) when out is not NULL. */
-static long http(int port, const char *method, const char *path, const char *ctype,
-                 const char *body, char **out)
-{
-    char url[256], ct[96];
-    char *sink = NULL;
-    struct curl_slist *h = NULL;
-    long status = 0;
-    CURL *c = curl_easy_init();
-    cr_assert_not_null(c);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-        h = curl_slist_append(h, ct);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    cr_assert_eq(curl_easy_perform(c), CURLE_OK, "%s %s", method, url);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (out)
-        *out = sink;
-    else
-        free(sink);
-    return status;
-}
-
 /* ingest_post posts a body to ingest and expects 200. */
 static void ingest_post(const char *path, const char *ctype, const char *body)
 {
-    long status = http(http_port, "POST", path, ctype, body, NULL);
-    cr_assert_eq(status, 200, "POST %s: %ld", path, status);
-}
-
-static void ingest_file(const char *kind)
-{
-    char cmd[400];
-    snprintf(cmd, sizeof cmd,
-             "curl -sf -o /dev/null -H 'Content-Type: text/csv' --data-binary @'%s/%s.csv' "
-             "http://127.0.0.1:%d/v1/%s",
-             dir, kind, http_port, kind);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    ts_http_post(http_port, path, ctype, body, strlen(body));
 }
 
 static void clock_at(const char *iso)
@@ -112,22 +54,6 @@ static void absent(const char *upn, const char *code, const char *at)
              "T%s:00+01:00\n",
              upn, code, at);
     ingest_post("/v1/marks", "text/csv", body);
-}
-
-static json_t *sim_get(const char *path)
-{
-    char *body = NULL;
-    long status = http(sim_port, "GET", path, NULL, NULL, &body);
-    json_t *j = json_loads(body ? body : "", 0, NULL);
-    free(body);
-    cr_assert(status == 200 && j, "the simulator answered %s with %ld", path, status);
-    return j;
-}
-
-static void sim_fault(const char *json)
-{
-    long status = http(sim_port, "POST", "/_sim/faults", "application/json", json, NULL);
-    cr_assert_eq(status, 201, "fault refused: %ld", status);
 }
 
 /* ---- the stack ---- */
@@ -226,18 +152,11 @@ static void setup(void)
     ts_start_ingest(&ingest, &redis, http_port, ingest_pub, NULL);
     snprintf(dir, sizeof dir, "%s/demo", redis.dir);
     snprintf(tdir, sizeof tdir, "%s/templates", redis.dir);
-    char cmd[1200];
+    ts_demo_data(dir);
     /* The repo's templates. The email goes through GOV.UK Notify, which
      * needs the template's Notify ids; Twilio takes the text as rendered. */
-    snprintf(cmd, sizeof cmd,
-             "%s/scripts/demo-data.sh '%s' >/dev/null && cp -r '%s/templates' '%s' && "
-             "printf 'notify: {sms_template_id: %s, email_template_id: %s}\\n' >> "
-             "'%s/first_day_absence.yaml'",
-             ROLLCALL_SOURCE_DIR, dir, ROLLCALL_SOURCE_DIR, redis.dir, SMS_TPL, EMAIL_TPL, tdir);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
-    for (int i = 0; i < 4; i++)
-        ingest_file(kinds[i]);
+    ts_notify_templates(tdir, SMS_TPL, EMAIL_TPL);
+    ts_demo_load(http_port, dir);
     start_sim("50ms");
     ts_start_rules(&rules, &redis, "rules", ingest_pub, rules_pub, NULL);
     start_notify();
@@ -250,13 +169,7 @@ static void teardown(void)
         if (procs[i]->pid > 0)
             cr_expect_eq(ts_proc_stop(procs[i], SIGTERM, 5000), 0, "%s exited badly",
                          procs[i]->log);
-    if (getenv("ROLLCALL_TEST_KEEP")) { /* debugging: keep the logs */
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", getenv("ROLLCALL_TEST_KEEP"),
-                 redis.dir, getenv("ROLLCALL_TEST_KEEP"));
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not keep %s\n", redis.dir);
-    }
+    ts_keep_dir(redis.dir); /* debugging: ROLLCALL_TEST_KEEP keeps the logs */
     ts_redis_stop(&redis);
     curl_global_cleanup();
 }
@@ -264,41 +177,6 @@ static void teardown(void)
 TestSuite(notify_twilio, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ---- what the simulator took ---- */
-
-/* sim_message returns (a new reference) the n-th (0-based) message of type
- * the simulator accepted for to, or NULL; *count gets how many there are. */
-static json_t *sim_message(const char *type, const char *to, int n, int *count)
-{
-    json_t *all = sim_get("/_sim/messages"), *m, *found = NULL;
-    size_t i;
-    *count = 0;
-    json_array_foreach(all, i, m)
-    {
-        const char *t = json_string_value(json_object_get(m, "type"));
-        const char *a = json_string_value(json_object_get(m, "to"));
-        if (t && a && !strcmp(t, type) && !strcmp(a, to) && (*count)++ == n)
-            found = json_incref(m);
-    }
-    json_decref(all);
-    return found;
-}
-
-static int count_to(const char *type, const char *to)
-{
-    int n;
-    json_decref(sim_message(type, to, 0, &n));
-    return n;
-}
-
-/* wait_count waits until count_to reaches want (or the time is up), then
- * lingers a little to catch a second copy; returns the final count. */
-static int wait_count(const char *type, const char *to, int want, int timeout_ms)
-{
-    for (int waited = 0; waited < timeout_ms && count_to(type, to) < want; waited += 100)
-        ts_sleep_ms(100);
-    ts_sleep_ms(700);
-    return count_to(type, to);
-}
 
 /* msg_field copies field of notify's message (rn:msg) on channel to `to`
  * into out; 0 when there is no such message. */
@@ -369,15 +247,16 @@ Test(notify_twilio, both_parents_get_the_first_day_text_once_through_twilio)
     absent(upn, "N", "08:55");
     clock_at(DAY "T09:29:00+01:00");
     ts_sleep_ms(1500);
-    cr_assert_eq(count_to("sms", mum), 0, "nothing before 09:30");
+    cr_assert_eq(ts_sim_count(sim_port, "sms", mum), 0, "nothing before 09:30");
     clock_at(DAY "T09:30:00+01:00");
-    cr_assert_eq(wait_count("sms", mum, 1, 15000), 1, "the mother: one text");
-    cr_assert_eq(wait_count("sms", dad, 1, 5000), 1, "the father: one text");
-    cr_assert_eq(count_to("sms", gran), 0, "no text to a contact without parental responsibility");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 1, 15000), 1, "the mother: one text");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", dad, 1, 5000), 1, "the father: one text");
+    cr_assert_eq(ts_sim_count(sim_port, "sms", gran), 0,
+                 "no text to a contact without parental responsibility");
 
     /* The text went through Twilio, rendered by notify: it names the pupil. */
     int n;
-    json_t *m = sim_message("sms", mum, 0, &n);
+    json_t *m = ts_sim_message(sim_port, "sms", mum, 0, &n);
     cr_assert_not_null(m);
     const char *body = json_string_value(json_object_get(m, "body"));
     cr_expect_str_eq(json_string_value(json_object_get(m, "gateway")), "twilio");
@@ -403,14 +282,15 @@ Test(notify_twilio, both_parents_get_the_first_day_text_once_through_twilio)
     cr_expect_str_eq(state, "delivered", "Twilio's receipt moved the text on");
 
     /* The email still goes through GOV.UK Notify. */
-    cr_assert_eq(wait_count("email", mum_email, 1, 5000), 1, "the mother: one email");
-    m = sim_message("email", mum_email, 0, &n);
+    cr_assert_eq(ts_sim_wait_count(sim_port, "email", mum_email, 1, 5000), 1,
+                 "the mother: one email");
+    m = ts_sim_message(sim_port, "email", mum_email, 0, &n);
     cr_expect_str_eq(json_string_value(json_object_get(m, "gateway")), "notify");
     cr_expect_str_eq(json_string_value(json_object_get(m, "template_id")), EMAIL_TPL);
     json_decref(m);
 
     clock_at(DAY "T11:00:00+01:00");
-    cr_assert_eq(wait_count("sms", mum, 2, 2000), 1, "not again later that day");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 2, 2000), 1, "not again later that day");
 }
 
 Test(notify_twilio, a_dropped_connection_is_reconciled_through_the_message_list)
@@ -425,8 +305,9 @@ Test(notify_twilio, a_dropped_connection_is_reconciled_through_the_message_list)
     pupil_col(2, 2, upn);
     ts_demo_mobile(dir, upn, "-m", mum);
     ts_demo_mobile(dir, upn, "-f", dad);
-    sim_fault("{\"path\":\"/2010-04-01/\",\"method\":\"POST\",\"kind\":\"drop_after_receive\","
-              "\"count\":1}");
+    ts_sim_fault(sim_port,
+                 "{\"path\":\"/2010-04-01/\",\"method\":\"POST\",\"kind\":\"drop_after_receive\","
+                 "\"count\":1}");
     clock_at(DAY "T09:30:00+01:00");
     absent(upn, "N", "09:35");
     cr_assert(ts_proc_wait_log(&notify, "\"notify.reconcile\"", 20000),
@@ -443,7 +324,7 @@ Test(notify_twilio, a_dropped_connection_is_reconciled_through_the_message_list)
         cr_assert(msg_field("sms", to[i], "attempts", attempts, sizeof attempts));
         cr_expect_str_eq(attempts, "1", "sent once, never again");
         int n;
-        json_t *m = sim_message("sms", to[i], 0, &n);
+        json_t *m = ts_sim_message(sim_port, "sms", to[i], 0, &n);
         cr_assert_not_null(m);
         cr_assert(msg_field("sms", to[i], "ref", ref, sizeof ref));
         cr_expect_str_eq(ref, json_string_value(json_object_get(m, "id")),
@@ -451,8 +332,8 @@ Test(notify_twilio, a_dropped_connection_is_reconciled_through_the_message_list)
         json_decref(m);
     }
     ts_sleep_ms(1500); /* a resend would come at once */
-    cr_expect_eq(count_to("sms", mum), 1, "the mother: one text");
-    cr_expect_eq(count_to("sms", dad), 1, "the father: one text");
+    cr_expect_eq(ts_sim_count(sim_port, "sms", mum), 1, "the mother: one text");
+    cr_expect_eq(ts_sim_count(sim_port, "sms", dad), 1, "the father: one text");
 }
 
 Test(notify_twilio, a_number_twilio_refuses_is_a_permanent_failure)
@@ -470,7 +351,8 @@ Test(notify_twilio, a_number_twilio_refuses_is_a_permanent_failure)
     ingest_post("/v1/contacts", "text/csv", body);
     clock_at(DAY "T09:30:00+01:00");
     absent(upn, "N", "09:40");
-    cr_assert_eq(wait_count("sms", dad, 1, 15000), 1, "the other parent still gets it");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", dad, 1, 15000), 1,
+                 "the other parent still gets it");
     cr_assert_str_eq(wait_state(bad, state, 10000), "failed", "a 400 is a permanent failure");
     cr_assert(msg_field("sms", bad, "error", error, sizeof error));
     cr_expect(strstr(error, "21211"), "the school sees Twilio's code: %s", error);
@@ -480,7 +362,7 @@ Test(notify_twilio, a_number_twilio_refuses_is_a_permanent_failure)
     ts_sleep_ms(1500);
     cr_assert(msg_field("sms", bad, "attempts", attempts, sizeof attempts));
     cr_expect_str_eq(attempts, "1", "and never retried");
-    cr_expect_eq(count_to("sms", bad), 0, "Twilio kept nothing for it");
+    cr_expect_eq(ts_sim_count(sim_port, "sms", bad), 0, "Twilio kept nothing for it");
 }
 
 /* A Twilio message has no date_sent until a carrier takes it (queued or
@@ -495,12 +377,13 @@ Test(notify_twilio, a_text_twilio_still_queues_is_not_sent_twice)
     pupil_col(4, 2, upn);
     ts_demo_mobile(dir, upn, "-m", mum);
     ts_demo_mobile(dir, upn, "-f", dad);
-    sim_fault("{\"path\":\"/2010-04-01/\",\"method\":\"POST\",\"kind\":\"drop_after_receive\","
-              "\"count\":1}");
+    ts_sim_fault(sim_port,
+                 "{\"path\":\"/2010-04-01/\",\"method\":\"POST\",\"kind\":\"drop_after_receive\","
+                 "\"count\":1}");
     clock_at(DAY "T09:30:00+01:00");
     absent(upn, "N", "09:35");
     cr_assert(ts_proc_wait_log(&notify, "\"notify.reconcile\"", 20000));
     ts_sleep_ms(3000);
-    cr_expect_eq(count_to("sms", mum), 1, "the mother: one text");
-    cr_expect_eq(count_to("sms", dad), 1, "the father: one text");
+    cr_expect_eq(ts_sim_count(sim_port, "sms", mum), 1, "the mother: one text");
+    cr_expect_eq(ts_sim_count(sim_port, "sms", dad), 1, "the father: one text");
 }

@@ -462,12 +462,7 @@ static int rollcall(const char *args, char *out, size_t cap)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' %s --url %s 2>&1", ts_binary("cli/rollcall"), args, url);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return ts_run(cmd, out, cap);
 }
 
 static void load_reference_data(void)
@@ -480,13 +475,6 @@ static void load_reference_data(void)
         cr_assert_eq(rollcall(args, out, sizeof out), 0, "%s: %s", kinds[i], out);
         cr_assert(strstr(out, "rejected:   0\n"), "%s", out);
     }
-}
-
-static long count_of(const char *out, const char *label)
-{
-    const char *p = strstr(out, label);
-    cr_assert_not_null(p, "no '%s' in:\n%s", label, out);
-    return strtol(p + strlen(label), NULL, 10);
 }
 
 static redisReply *redis_cmd(const char *fmt, const char *arg)
@@ -610,10 +598,10 @@ Test(replay_e2e, a_generated_fortnight_lands_in_each_log_in_file_order)
 
     snprintf(args, sizeof args, "replay '%s' --chunk-rows 7", year);
     cr_assert_eq(rollcall(args, out, sizeof out), 0, "%s", out);
-    cr_assert_eq(count_of(out, "rejected:"), 0, "every generated mark is accepted:\n%s", out);
-    cr_assert_gt(count_of(out, "duplicates:"), 0, "%s", out);
-    cr_assert_gt(count_of(out, "superseded:"), 0, "%s", out);
-    cr_assert_eq(count_of(out, "clock:"), 26, "13 school days, 2 clock lines each:\n%s", out);
+    cr_assert_eq(ts_count_of(out, "rejected:"), 0, "every generated mark is accepted:\n%s", out);
+    cr_assert_gt(ts_count_of(out, "duplicates:"), 0, "%s", out);
+    cr_assert_gt(ts_count_of(out, "superseded:"), 0, "%s", out);
+    cr_assert_eq(ts_count_of(out, "clock:"), 26, "13 school days, 2 clock lines each:\n%s", out);
 
     entry_t *want = calloc(4096, sizeof *want);
     rc_time_t last;
@@ -641,9 +629,9 @@ Test(replay_e2e, rejected_rows_are_named_by_their_lines_and_the_replay_goes_on)
     fclose(f);
     snprintf(args, sizeof args, "replay '%s' --quiet", file);
     cr_assert_eq(rollcall(args, out, sizeof out), 1, "%s", out);
-    cr_assert_eq(count_of(out, "received:"), 3, "%s", out);
-    cr_assert_eq(count_of(out, "accepted:"), 1, "%s", out);
-    cr_assert_eq(count_of(out, "rejected:"), 2, "%s", out);
+    cr_assert_eq(ts_count_of(out, "received:"), 3, "%s", out);
+    cr_assert_eq(ts_count_of(out, "accepted:"), 1, "%s", out);
+    cr_assert_eq(ts_count_of(out, "rejected:"), 2, "%s", out);
     cr_assert(strstr(out, "line 5, column code"), "%s", out);
     cr_assert(strstr(out, "line 7, column date"), "%s", out);
     cr_assert_null(strstr(out, UPN), "a UPN printed:\n%s", out);
@@ -665,7 +653,7 @@ Test(replay_e2e, a_clock_line_going_back_stops_the_replay_there)
     snprintf(args, sizeof args, "replay '%s'", file);
     cr_assert_eq(rollcall(args, out, sizeof out), 4, "%s", out);
     cr_assert(strstr(out, "line 5: the clock goes back"), "%s", out);
-    cr_assert_eq(count_of(out, "received:"), 2, "nothing from line 5 on:\n%s", out);
+    cr_assert_eq(ts_count_of(out, "received:"), 2, "nothing from line 5 on:\n%s", out);
     cr_assert_eq(clock_held(), instant("2025-09-03T09:30:00+01:00"));
 }
 
@@ -693,6 +681,7 @@ Test(replay_e2e, ingest_refuses_a_clock_it_has_passed_and_the_line_is_named)
     cr_assert_eq(rollcall(args, out, sizeof out), 3, "%s", out);
     cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
     cr_assert(strstr(out, "HTTP 409"), "%s", out);
-    cr_assert_eq(count_of(out, "accepted:"), 0, "the rows before it were held already:\n%s", out);
+    cr_assert_eq(ts_count_of(out, "accepted:"), 0, "the rows before it were held already:\n%s",
+                 out);
     cr_assert_eq(clock_held(), held);
 }

@@ -4,7 +4,6 @@
  * recompute by the domain library; kill -9 of rules mid-replay; two workers
  * splitting one trust. */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,9 +63,7 @@ static void setup(void)
     pub_port = ts_free_port();
     start_ingest();
     snprintf(dir, sizeof dir, "%s/demo", redis.dir);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "%s/scripts/demo-data.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR, dir);
-    cr_assert_eq(system(cmd), 0);
+    ts_demo_data(dir);
 }
 
 static void teardown(void)
@@ -91,57 +88,6 @@ TestSuite(rules, .init = setup, .fini = teardown, .timeout = 180);
 
 /* ---- helpers ---- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void post(const char *path, const char *ctype, const char *body, size_t len)
-{
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char ct[64];
-    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-    h = curl_slist_append(h, ct);
-    h = curl_slist_append(h, "Expect:");
-    FILE *sink = fopen("/dev/null", "w");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-    long status;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    cr_assert_eq(status, 200, "POST %s: %ld", path, status);
-    fclose(sink);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-}
-
-static void post_file(const char *kind)
-{
-    char path[160], api[32];
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s.csv", dir, kind);
-    snprintf(api, sizeof api, "/v1/%s", kind);
-    char *b = slurp(path, &len);
-    post(api, "text/csv", b, len);
-    free(b);
-}
-
 #define MARKS_HEADER "urn,upn,date,session,code,minutes_late,recorded_at\n"
 
 /* The replay's marks: the demo registers, then amendments (N to I later in
@@ -151,7 +97,7 @@ static char *replay_marks(size_t *len)
     char path[160];
     size_t n;
     snprintf(path, sizeof path, "%s/marks.csv", dir);
-    char *demo = slurp(path, &n);
+    char *demo = ts_slurp(path, &n);
     size_t cap = n * 2 + 4096, used = n;
     char *b = malloc(cap);
     memcpy(b, demo, n);
@@ -197,14 +143,14 @@ static void post_in_batches(const char *csv, size_t len, size_t from, size_t upt
             memcpy(batch + blen, p, (size_t)(e - p) + 1);
             blen += (size_t)(e - p) + 1;
             if (++rows == 250) {
-                post("/v1/marks", "text/csv", batch, blen);
+                ts_http_post(http_port, "/v1/marks", "text/csv", batch, blen);
                 rows = 0;
             }
         }
         p = e + 1;
     }
     if (rows)
-        post("/v1/marks", "text/csv", batch, blen);
+        ts_http_post(http_port, "/v1/marks", "text/csv", batch, blen);
     free(batch);
 }
 
@@ -279,7 +225,7 @@ static void check_all(const char *data_dir, const char *csv, size_t len, rc_date
     char path[160];
     size_t clen;
     snprintf(path, sizeof path, "%s/calendar.csv", data_dir);
-    char *calcsv = slurp(path, &clen);
+    char *calcsv = ts_slurp(path, &clen);
     cr_assert_eq(records_parse(REC_CALENDAR, REC_FMT_CSV, calcsv, clen, &cal_rows), RC_OK);
     free(calcsv);
     redisContext *c = ts_redis_connect(&redis);
@@ -337,27 +283,20 @@ static void check_all(const char *data_dir, const char *csv, size_t len, rc_date
     records_destroy(&cal_rows);
 }
 
-static void load_reference(void)
-{
-    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
-    for (int i = 0; i < 4; i++)
-        post_file(kinds[i]);
-}
-
 static const char *final_tick = "{\"now\":\"2026-09-18T16:00:00+01:00\"}";
 
 /* ---- tests ---- */
 
 Test(rules, replay_equals_recompute)
 {
-    load_reference();
+    ts_demo_load(http_port, dir);
     start_rules(0, "");
     size_t len;
     char *csv = replay_marks(&len);
     const char *first_tick = "{\"now\":\"2026-09-02T08:00:00+01:00\"}";
-    post("/v1/clock", "application/json", first_tick, strlen(first_tick));
+    ts_http_post(http_port, "/v1/clock", "application/json", first_tick, strlen(first_tick));
     post_in_batches(csv, len, 0, count_rows(csv));
-    post("/v1/clock", "application/json", final_tick, strlen(final_tick));
+    ts_http_post(http_port, "/v1/clock", "application/json", final_tick, strlen(final_tick));
     wait_applied(60000);
     check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
@@ -365,7 +304,7 @@ Test(rules, replay_equals_recompute)
 
 Test(rules, kill_9_mid_replay_then_restart)
 {
-    load_reference();
+    ts_demo_load(http_port, dir);
     start_rules(0, "");
     size_t len;
     char *csv = replay_marks(&len);
@@ -373,7 +312,7 @@ Test(rules, kill_9_mid_replay_then_restart)
     post_in_batches(csv, len, 0, rows / 2);
     cr_assert_eq(ts_proc_stop(&workers[0], SIGKILL, 2000), 128 + SIGKILL);
     post_in_batches(csv, len, rows / 2, rows); /* while rules is down */
-    post("/v1/clock", "application/json", final_tick, strlen(final_tick));
+    ts_http_post(http_port, "/v1/clock", "application/json", final_tick, strlen(final_tick));
     start_rules(0, "");
     wait_applied(60000);
     check_all(dir, csv, len, fx_date("2026-09-18"), 120);
@@ -382,13 +321,13 @@ Test(rules, kill_9_mid_replay_then_restart)
 
 Test(rules, two_workers_split_one_trust)
 {
-    load_reference();
+    ts_demo_load(http_port, dir);
     start_rules(0, "100101,100102");
     start_rules(1, "100103");
     size_t len;
     char *csv = replay_marks(&len);
     post_in_batches(csv, len, 0, count_rows(csv));
-    post("/v1/clock", "application/json", final_tick, strlen(final_tick));
+    ts_http_post(http_port, "/v1/clock", "application/json", final_tick, strlen(final_tick));
     wait_applied(60000);
     check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
@@ -400,7 +339,7 @@ static char *slurp_marks(size_t *len)
 {
     char path[160];
     snprintf(path, sizeof path, "%s/marks.csv", dir);
-    return slurp(path, len);
+    return ts_slurp(path, len);
 }
 
 /* post_day sends the rows of csv dated date, then moves the clock to hhmm
@@ -420,11 +359,11 @@ static void post_day(const char *csv, const char *date, const char *hhmm)
         p = e + 1;
     }
     if (rows)
-        post("/v1/marks", "text/csv", batch, blen);
+        ts_http_post(http_port, "/v1/marks", "text/csv", batch, blen);
     free(batch);
     char tick[96];
     snprintf(tick, sizeof tick, "{\"now\":\"%sT%s:00+01:00\"}", date, hhmm);
-    post("/v1/clock", "application/json", tick, strlen(tick));
+    ts_http_post(http_port, "/v1/clock", "application/json", tick, strlen(tick));
 }
 
 /* replay_by_day sends the demo register a day at a time, each day's marks
@@ -538,7 +477,7 @@ static int count_events(const char *urn, event_kind_t kind, int sub, const char 
 
 Test(rules, first_day_alert_only_while_unexplained)
 {
-    load_reference();
+    ts_demo_load(http_port, dir);
     start_rules(0, "");
     void *zctx = zmq_ctx_new(), *sub = zmq_socket(zctx, ZMQ_SUB);
     char ep[64];
@@ -556,14 +495,18 @@ Test(rules, first_day_alert_only_while_unexplained)
                                   "100102,%s,2026-09-02,AM,N,,2026-09-02T08:55:00+01:00\n"
                                   "100102,%s,2026-09-02,AM,I,,2026-09-02T09:10:00+01:00\n",
                      a, b, b);
-    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T08:00:00+01:00\"}", 35);
-    post("/v1/marks", "text/csv", marks, (size_t)n);
-    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T09:29:00+01:00\"}", 35);
+    ts_http_post(http_port, "/v1/clock", "application/json",
+                 "{\"now\":\"2026-09-02T08:00:00+01:00\"}", 35);
+    ts_http_post(http_port, "/v1/marks", "text/csv", marks, (size_t)n);
+    ts_http_post(http_port, "/v1/clock", "application/json",
+                 "{\"now\":\"2026-09-02T09:29:00+01:00\"}", 35);
     wait_applied(20000);
     cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, NULL), 0,
                  "nothing before 09:30");
-    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T09:30:00+01:00\"}", 35);
-    post("/v1/clock", "application/json", "{\"now\":\"2026-09-02T11:00:00+01:00\"}", 35);
+    ts_http_post(http_port, "/v1/clock", "application/json",
+                 "{\"now\":\"2026-09-02T09:30:00+01:00\"}", 35);
+    ts_http_post(http_port, "/v1/clock", "application/json",
+                 "{\"now\":\"2026-09-02T11:00:00+01:00\"}", 35);
     wait_applied(20000);
     cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, a), 1);
     cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, b), 0,
@@ -593,7 +536,7 @@ Test(rules, first_day_alert_only_while_unexplained)
 
 Test(rules, replay_gives_byte_identical_events_and_state)
 {
-    load_reference();
+    ts_demo_load(http_port, dir);
     start_rules(0, "");
     size_t len;
     char *csv = slurp_marks(&len);
@@ -620,7 +563,7 @@ Test(rules, replay_gives_byte_identical_events_and_state)
 
 Test(rules, kill_9_while_raising_events_then_restart)
 {
-    load_reference();
+    ts_demo_load(http_port, dir);
     size_t len;
     char *csv = slurp_marks(&len);
     replay_by_day(csv, "2026-09-02", "2026-09-18"); /* into the logs, rules not running */
@@ -676,7 +619,7 @@ static char *load_year(size_t *len)
     char path[200];
     size_t n;
     snprintf(path, sizeof path, "%s/replay.txt", year_dir);
-    char *all = slurp(path, &n), *out = malloc(n + 1), *o = out;
+    char *all = ts_slurp(path, &n), *out = malloc(n + 1), *o = out;
     for (char *p = all; *p;) {
         char *e = strchr(p, '\n');
         size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
@@ -699,7 +642,7 @@ static void story_upn(const char *urn, int k, char upn[RC_UPN_LEN + 1])
     char path[200];
     size_t n;
     snprintf(path, sizeof path, "%s/pupils.csv", year_dir);
-    char *csv = slurp(path, &n);
+    char *csv = ts_slurp(path, &n);
     int seen = 0;
     upn[0] = '\0';
     for (char *p = strchr(csv, '\n') + 1; *p && !upn[0]; p = strchr(p, '\n') + 1)
@@ -796,7 +739,7 @@ Test(rules, broken_policy_holds_its_school_until_mended)
              ROLLCALL_SOURCE_DIR, redis.dir, mine);
     cr_assert_eq(system(cmd), 0);
     policies_dir = mine;
-    load_reference();
+    ts_demo_load(http_port, dir);
     start_rules(0, "");
     size_t len;
     char *csv = slurp_marks(&len);

@@ -1,8 +1,10 @@
-/* testsupport.c - redis-server and child processes for integration tests. */
+/* testsupport.c - redis-server, child processes, HTTP and the gateway
+ * simulator for integration tests. */
 #include "testsupport.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -303,4 +305,244 @@ void ts_demo_mobile(const char *demo_dir, const char *upn, const char *suffix, c
     cr_assert(ts_csv_field(path, prefix, 1, 6, raw, sizeof raw) && raw[0], "no contact %s%s in %s",
               upn, suffix, path);
     ts_e164(raw, out);
+}
+
+/* ---- HTTP ---- */
+
+static size_t append(char **buf, size_t *len, const char *p, size_t n)
+{
+    char *b = realloc(*buf, *len + n + 1);
+    cr_assert_not_null(b);
+    memcpy(b + *len, p, n);
+    *len += n;
+    b[*len] = '\0';
+    *buf = b;
+    return n;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    ts_http_resp_t *r = ctx;
+    return append(&r->body, &r->len, p, size * n);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+    ts_http_resp_t *r = ctx;
+    return append(&r->headers, &r->hlen, p, size * n);
+}
+
+/* on_read hands curl filler bytes 100 at a time, so a chunked upload comes
+ * in many chunks. */
+static size_t on_read(char *p, size_t size, size_t n, void *ctx)
+{
+    size_t *left = ctx;
+    size_t k = size * n < 100 ? size * n : 100;
+    if (k > *left)
+        k = *left;
+    memset(p, 'y', k);
+    *left -= k;
+    return k;
+}
+
+ts_http_resp_t ts_http_request(int port, const char *method, const char *path,
+                               const ts_http_req_t *req)
+{
+    static const ts_http_req_t none = {0};
+    ts_http_resp_t r = {0};
+    char url[512], ct[128];
+    if (!req)
+        req = &none;
+    size_t left = req->chunked;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    cr_assert_not_null(c);
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    if (req->content_type) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", req->content_type);
+        h = curl_slist_append(h, ct);
+    }
+    for (size_t i = 0; req->headers && req->headers[i]; i++)
+        h = curl_slist_append(h, req->headers[i]);
+    if (req->chunked) {
+        h = curl_slist_append(h, "Transfer-Encoding: chunked");
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &left);
+    } else if (req->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    if (req->timeout_ms > 0)
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+    CURLcode rc = curl_easy_perform(c);
+    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (r.body)
+        r.json = json_loads(r.body, 0, NULL);
+    return r;
+}
+
+void ts_http_resp_free(ts_http_resp_t *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+void ts_http_post(int port, const char *path, const char *content_type, const char *body,
+                  size_t len)
+{
+    ts_http_req_t req = {.content_type = content_type, .body = body, .len = len};
+    ts_http_resp_t r = ts_http_request(port, "POST", path, &req);
+    cr_assert_eq(r.status, 200, "POST %s: %ld %s", path, r.status, r.body ? r.body : "");
+    ts_http_resp_free(&r);
+}
+
+void ts_http_post_file(int port, const char *path, const char *content_type, const char *file)
+{
+    size_t len;
+    char *body = ts_slurp(file, &len);
+    ts_http_post(port, path, content_type, body, len);
+    free(body);
+}
+
+json_t *ts_http_get_json(int port, const char *path)
+{
+    ts_http_req_t req = {.timeout_ms = 10000};
+    ts_http_resp_t r = ts_http_request(port, "GET", path, &req);
+    json_t *j = json_incref(r.json);
+    long status = r.status;
+    ts_http_resp_free(&r);
+    cr_assert(status == 200 && j, "GET %s on %d: %ld, %s", path, port, status,
+              j ? "JSON" : "no JSON");
+    return j;
+}
+
+/* ---- files and commands ---- */
+
+char *ts_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0, "%s", path);
+    long n = ftell(f);
+    cr_assert_geq(n, 0, "%s", path);
+    cr_assert_eq(fseek(f, 0, SEEK_SET), 0, "%s", path);
+    char *b = malloc((size_t)n + 1);
+    cr_assert_not_null(b);
+    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n, "%s", path);
+    b[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+int ts_run(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "%s", cmd);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+long ts_count_of(const char *out, const char *label)
+{
+    const char *p = strstr(out, label);
+    cr_assert_not_null(p, "no '%s' in:\n%s", label, out);
+    return strtol(p + strlen(label), NULL, 10);
+}
+
+void ts_demo_data(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s/scripts/demo-data.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR, dir);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+void ts_demo_load(int http_port, const char *dir)
+{
+    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
+    for (int i = 0; i < 4; i++) {
+        char path[512], api[32];
+        snprintf(path, sizeof path, "%s/%s.csv", dir, kinds[i]);
+        snprintf(api, sizeof api, "/v1/%s", kinds[i]);
+        ts_http_post_file(http_port, api, "text/csv", path);
+    }
+}
+
+void ts_notify_templates(const char *dir, const char *sms_tpl, const char *email_tpl)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s/templates' '%s' && "
+             "printf 'notify: {sms_template_id: %s, email_template_id: %s}\\n' >> "
+             "'%s/first_day_absence.yaml'",
+             ROLLCALL_SOURCE_DIR, dir, sms_tpl, email_tpl, dir);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+void ts_keep_dir(const char *dir)
+{
+    const char *keep = getenv("ROLLCALL_TEST_KEEP");
+    if (!keep)
+        return;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", keep, dir, keep);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not keep %s\n", dir);
+}
+
+/* ---- the gateway simulator ---- */
+
+json_t *ts_sim_message(int sim_port, const char *type, const char *to, int n, int *count)
+{
+    json_t *all = ts_http_get_json(sim_port, "/_sim/messages"), *m, *found = NULL;
+    size_t i;
+    *count = 0;
+    json_array_foreach(all, i, m)
+    {
+        const char *t = json_string_value(json_object_get(m, "type"));
+        const char *a = json_string_value(json_object_get(m, "to"));
+        if (t && a && !strcmp(t, type) && !strcmp(a, to) && (*count)++ == n)
+            found = json_incref(m);
+    }
+    json_decref(all);
+    return found;
+}
+
+int ts_sim_count(int sim_port, const char *type, const char *to)
+{
+    int n;
+    json_decref(ts_sim_message(sim_port, type, to, 0, &n));
+    return n;
+}
+
+int ts_sim_wait_count(int sim_port, const char *type, const char *to, int want, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms && ts_sim_count(sim_port, type, to) < want;
+         waited += 100)
+        ts_sleep_ms(100);
+    ts_sleep_ms(700);
+    return ts_sim_count(sim_port, type, to);
+}
+
+void ts_sim_fault(int sim_port, const char *json)
+{
+    ts_http_req_t req = {.content_type = "application/json", .body = json, .len = strlen(json)};
+    ts_http_resp_t r = ts_http_request(sim_port, "POST", "/_sim/faults", &req);
+    cr_assert_eq(r.status, 201, "fault refused: %ld %s", r.status, r.body ? r.body : "");
+    ts_http_resp_free(&r);
 }

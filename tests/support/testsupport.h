@@ -1,6 +1,7 @@
 /* testsupport.h - real parts for integration tests: a throwaway redis-server
- * on a free loopback port in a temp dir, and child processes whose stderr is
- * captured to a file the test can wait on. */
+ * on a free loopback port in a temp dir, child processes whose stderr is
+ * captured to a file the test can wait on, and the HTTP, file and gateway
+ * simulator helpers the integration tests share. */
 #ifndef ROLLCALL_TESTSUPPORT_H
 #define ROLLCALL_TESTSUPPORT_H
 
@@ -8,6 +9,7 @@
 #include <sys/types.h>
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 
 typedef struct {
     char dir[64]; /* temp dir holding the AOF and the log */
@@ -84,5 +86,101 @@ const char *ts_binary(const char *rel);
 
 /* ts_sleep_ms sleeps. */
 void ts_sleep_ms(int ms);
+
+/* ---- HTTP to 127.0.0.1 (libcurl) ---- */
+
+typedef struct {
+    long status;
+    char *body; /* the answer's body, NUL-terminated; NULL when it had none */
+    size_t len;
+    char *headers; /* the status and header lines, NUL-terminated; or NULL */
+    size_t hlen;
+    json_t *json; /* body parsed; NULL when it is not JSON */
+} ts_http_resp_t;
+
+typedef struct {
+    const char *content_type;   /* NULL: no Content-Type line */
+    const char *const *headers; /* more request header lines, NULL-ended; or NULL */
+    const char *body;           /* NULL: no body */
+    size_t len;                 /* of body */
+    size_t chunked;             /* > 0: send this many bytes of 'y', chunked, not body */
+    long timeout_ms;            /* 0: none (libcurl's default) */
+} ts_http_req_t;
+
+/* ts_http_request sends method path to 127.0.0.1:port as req describes (NULL:
+ * no body, no headers) and returns the answer, which the caller releases
+ * with ts_http_resp_free. "Expect:" is always sent empty, so a large body
+ * goes without a 100-continue round trip. cr_asserts when the transfer
+ * itself fails (no connection, timeout); any status is returned. */
+ts_http_resp_t ts_http_request(int port, const char *method, const char *path,
+                               const ts_http_req_t *req);
+
+/* ts_http_resp_free frees what r holds and zeroes it; harmless twice. */
+void ts_http_resp_free(ts_http_resp_t *r);
+
+/* ts_http_post posts len bytes of body as content_type to path on
+ * 127.0.0.1:port and cr_asserts that the answer is 200. */
+void ts_http_post(int port, const char *path, const char *content_type, const char *body,
+                  size_t len);
+
+/* ts_http_post_file posts the file at file as content_type, as ts_http_post;
+ * cr_asserts when it cannot be read. */
+void ts_http_post_file(int port, const char *path, const char *content_type, const char *file);
+
+/* ts_http_get_json GETs path from 127.0.0.1:port and returns its JSON body
+ * (a new reference, the caller's to json_decref); cr_asserts that the
+ * answer is 200 and JSON. */
+json_t *ts_http_get_json(int port, const char *path);
+
+/* ---- files and commands ---- */
+
+/* ts_slurp returns the whole file at path, NUL-terminated (malloc'd, the
+ * caller frees it), its length in *len; cr_asserts when it cannot be read. */
+char *ts_slurp(const char *path, size_t *len);
+
+/* ts_run runs cmd with sh, its stdout (up to cap - 1 bytes, NUL-terminated)
+ * in out, and returns its exit status, or -1 when it did not exit. */
+int ts_run(const char *cmd, char *out, size_t cap);
+
+/* ts_count_of returns the number after label in out ("accepted:   12");
+ * cr_asserts when label is not there. */
+long ts_count_of(const char *out, const char *label);
+
+/* ts_demo_data writes scripts/demo-data.sh's demo trust into dir;
+ * cr_asserts when the script fails. */
+void ts_demo_data(const char *dir);
+
+/* ts_demo_load posts the demo trust's reference data in dir (schools,
+ * calendar, pupils, contacts) to ingest on http_port, each answered 200. */
+void ts_demo_load(int http_port, const char *dir);
+
+/* ts_notify_templates copies the repo's templates/ to dir (which must not
+ * exist yet) and gives first_day_absence the GOV.UK Notify template ids a
+ * school would have registered; cr_asserts on failure. */
+void ts_notify_templates(const char *dir, const char *sms_tpl, const char *email_tpl);
+
+/* ts_keep_dir copies dir to $ROLLCALL_TEST_KEEP, replacing it, when that is
+ * set (debugging: the logs of a failed run); otherwise does nothing. */
+void ts_keep_dir(const char *dir);
+
+/* ---- the gateway simulator (sim/rollcall-gateway-sim) on sim_port ---- */
+
+/* ts_sim_message returns (a new reference) the n-th (0-based) message of
+ * type ("sms", "email") the simulator accepted for to, or NULL; *count
+ * gets how many there are. */
+json_t *ts_sim_message(int sim_port, const char *type, const char *to, int n, int *count);
+
+/* ts_sim_count returns how many messages of type the simulator accepted
+ * for to. */
+int ts_sim_count(int sim_port, const char *type, const char *to);
+
+/* ts_sim_wait_count waits until ts_sim_count reaches want (or timeout_ms
+ * pass), then lingers 700 ms to catch a second copy; returns the final
+ * count. */
+int ts_sim_wait_count(int sim_port, const char *type, const char *to, int want, int timeout_ms);
+
+/* ts_sim_fault posts a fault (the simulator's /_sim/faults JSON) and
+ * cr_asserts that it was taken (201). */
+void ts_sim_fault(int sim_port, const char *json);
 
 #endif
