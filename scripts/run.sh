@@ -96,6 +96,11 @@ cp -r templates/. "$run/templates/"
 find "$run/templates" -name first_day_absence.yaml -o -name social_worker_absence.yaml |
   while read -r t; do printf 'notify: {email_template_id: %s}\n' "$(uuid)" >>"$t"; done
 
+# A reports token for this run (stored hashed, docs/reports-api.md).
+admin_token=$(uuid | tr -d -)
+printf '%s admin demo-admin\n' "$(printf %s "$admin_token" | sha256sum | cut -d' ' -f1)" \
+  >"$run/reports_tokens"
+
 redis_port=$(free_port)
 echo "== redis-server on 127.0.0.1:$redis_port (AOF, fsync always, in $run)"
 redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$PWD/$run" \
@@ -114,7 +119,7 @@ declare -A args=(
   [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http --clock replay"
   [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub --policies_dir $PWD/policies --clock replay"
   [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub --pub_endpoint tcp://127.0.0.1:$notify_pub --templates_dir $PWD/$run/templates --clock replay --sms_gateway twilio --twilio_url http://127.0.0.1:$sim_port --twilio_account_sid $twilio_sid --twilio_from +447700900000 --email_gateway notify --notify_url http://127.0.0.1:$sim_port --http_port $notify_http --public_url http://127.0.0.1:$notify_http"
-  [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http"
+  [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http --tokens_file $PWD/$run/reports_tokens"
 )
 for svc in ingest rules notify reports; do
   # shellcheck disable=SC2086
@@ -194,6 +199,15 @@ for urn in $(redis-cli -p "$redis_port" smembers rc:schools | sort); do
     "$(redis-cli -p "$redis_port" xlen "rn:outcomes:{$urn}")"
 done
 
+# reports answers for a pupil with their attendance, stages and timeline.
+demo_upn=$(awk -F, '$1 == "100201" { print $2; exit }' "$run/demo/pupils.csv")
+pupil_url="http://127.0.0.1:$reports_http/v1/schools/100201/pupils/$demo_upn"
+if ! pupil_json=$(curl -sf -H "Authorization: Bearer $admin_token" "$pupil_url"); then
+  echo "run.sh: reports did not answer $pupil_url (see $run/reports.log)" >&2
+  exit 1
+fi
+printf '   reports   a pupil of 100201: %s...\n' "$(printf %s "$pupil_json" | cut -c1-110)"
+
 cat <<INFO
 
 Rollcall is running on loopback:
@@ -202,7 +216,8 @@ Rollcall is running on loopback:
   rules      PUB tcp://127.0.0.1:$rules_pub
   notify     subscribed to rules; texts via Twilio's API, emails via GOV.UK Notify's
   gateways   simulator http://127.0.0.1:$sim_port (GET /_sim/messages lists what it took)
-  reports    LA feed tcp://127.0.0.1:$la_pub, HTTP port $reports_http
+  reports    LA feed tcp://127.0.0.1:$la_pub, HTTP http://127.0.0.1:$reports_http, e.g.
+             curl -H 'Authorization: Bearer $admin_token' $pupil_url
   logs       $run/*.log (JSON lines)
 INFO
 

@@ -294,6 +294,9 @@ static proc_t *run_against(const char *svc, int redis_port, const char *extra1, 
         return run(svc, "--redis-port", port_s, "--redis-connect-timeout", "5s", bind_key,
                    "tcp://127.0.0.1:*", "--templates-dir", ROLLCALL_SOURCE_DIR "/templates", extra1,
                    extra2, NULL);
+    if (strcmp(svc, "reports") == 0)
+        return run(svc, "--redis-port", port_s, "--redis-connect-timeout", "5s", bind_key,
+                   "tcp://127.0.0.1:*", "--http-port", "0", extra1, extra2, NULL);
     if (strcmp(svc, "ingest") == 0) {
         char http_s[16];
         snprintf(http_s, sizeof http_s, "%d", free_port());

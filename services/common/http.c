@@ -30,7 +30,8 @@ typedef struct {
 static const char out_of_memory[] = "{\"error\":\"the server is out of memory\"}";
 
 static enum MHD_Result send_response(struct MHD_Connection *c, int status, const char *body,
-                                     const char *allow, const char *content_type)
+                                     const char *allow, const char *content_type,
+                                     const char *challenge)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -40,6 +41,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, int status, const
                             content_type ? content_type : "application/json");
     if (allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (challenge)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -54,7 +57,7 @@ static void count(http_server_t *self, int status)
 static enum MHD_Result too_big(http_server_t *self, struct MHD_Connection *c)
 {
     count(self, 413);
-    return send_response(c, 413, self->too_big, NULL, NULL);
+    return send_response(c, 413, self->too_big, NULL, NULL, NULL);
 }
 
 /* Gather one piece of the body; past max_body, drop what was kept and
@@ -127,9 +130,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     self->cfg.handler(self->cfg.ctx, &in, &out);
     enum MHD_Result ret;
     if (!out.body)
-        ret = send_response(c, 503, out_of_memory, NULL, NULL);
+        ret = send_response(c, 503, out_of_memory, NULL, NULL, NULL);
     else
-        ret = send_response(c, out.status, out.body, out.allow, out.content_type);
+        ret = send_response(c, out.status, out.body, out.allow, out.content_type, out.challenge);
     free(out.body);
     return ret;
 }

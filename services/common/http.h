@@ -57,6 +57,7 @@ typedef struct {
     char *body;               /* malloc'd, freed by the glue; NULL means out of memory: 503 */
     const char *content_type; /* a literal, or NULL for application/json */
     const char *allow;        /* for 405: a literal naming the methods allowed; else NULL */
+    const char *challenge;    /* for 401: a literal WWW-Authenticate value ("Bearer"); else NULL */
 } http_response_t;
 
 /* http_handler_fn answers req into out (see http_response_t). It runs on the

@@ -9,8 +9,15 @@ static const config_entry_t table[] = {
     CONFIG_STRING("la_pub_endpoint", reports_config_t, la_pub_endpoint, "tcp://127.0.0.1:5563",
                   "ROLLCALL_REPORTS_LA_PUB_ENDPOINT", service_endpoint_check,
                   "ZeroMQ endpoint the PUB socket binds for LAs (topics referral.<la_code>.)"),
-    CONFIG_INT("http_port", reports_config_t, http_port, 1, 65535, "8082",
-               "ROLLCALL_REPORTS_HTTP_PORT", "TCP port of the reports HTTP API and dashboard"),
+    CONFIG_STRING("http_bind", reports_config_t, http_bind, "127.0.0.1",
+                  "ROLLCALL_REPORTS_HTTP_BIND", NULL,
+                  "IPv4 address the HTTP API listens on (a TLS reverse proxy in front)"),
+    CONFIG_INT("http_port", reports_config_t, http_port, 0, 65535, "8082",
+               "ROLLCALL_REPORTS_HTTP_PORT",
+               "TCP port of the reports HTTP API and dashboard; 0 = any free port (logged)"),
+    CONFIG_PATH("tokens_file", reports_config_t, tokens_file, "", "ROLLCALL_REPORTS_TOKENS_FILE",
+                "bearer tokens: lines of `<sha256 hex> <scope>[,<scope>...] <label>` "
+                "(docs/reports-api.md); empty = every request is refused"),
     CONFIG_END,
 };
 

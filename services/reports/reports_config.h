@@ -4,11 +4,15 @@
 
 #include "common/service.h"
 
+#define REPORTS_PATH_MAX 1024
+
 typedef struct {
     service_common_t common;
     char rules_endpoints[SERVICE_ENDPOINT_MAX]; /* SUB connects to each: rules' PUB sockets */
     char la_pub_endpoint[SERVICE_ENDPOINT_MAX]; /* PUB bound here: referral.<la_code>. feed */
-    int http_port;                              /* the reports API's port (served later) */
+    char http_bind[64];                         /* the API listens on this IPv4 address */
+    int http_port;                              /* the reports API's port; 0: any free one */
+    char tokens_file[REPORTS_PATH_MAX];         /* sha256 of each bearer token and its scopes */
 } reports_config_t;
 
 /* reports_service describes rollcall-reports; its table fills reports_config_t. */
