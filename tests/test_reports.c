@@ -30,13 +30,14 @@ static char upn_a1[RC_UPN_LEN + 1], upn_a2[RC_UPN_LEN + 1], upn_b1[RC_UPN_LEN + 
 #define URN_C "100003"
 
 /* sha256 hex of each token, from `printf %s TOKEN | sha256sum`. */
-static const char *const tokens_text = "# test tokens\n"
-                                       "\n"
-                                       "%s admin ops-admin\n"
-                                       "%s school:" URN_A " slt-100001\n"
-                                       "%s trust:TR1 trust-one ceo\n"
-                                       "%s la:201 la-201\n"
-                                       "%s school:" URN_C ",trust:TR2 mixed\n";
+#define TOKENS_TEXT                                                                                \
+    "# test tokens\n"                                                                              \
+    "\n"                                                                                           \
+    "%s admin ops-admin\n"                                                                         \
+    "%s school:" URN_A " slt-100001\n"                                                             \
+    "%s trust:TR1 trust-one ceo\n"                                                                 \
+    "%s la:201 la-201\n"                                                                           \
+    "%s school:" URN_C ",trust:TR2 mixed\n"
 static const char *const tokens[] = {"tok-admin", "tok-school-a", "tok-trust-1", "tok-la-201",
                                      "tok-mixed"};
 
@@ -147,7 +148,7 @@ static void write_tokens(const char *path)
     }
     FILE *f = fopen(path, "w");
     cr_assert(f);
-    fprintf(f, tokens_text, hex[0], hex[1], hex[2], hex[3], hex[4]);
+    fprintf(f, TOKENS_TEXT, hex[0], hex[1], hex[2], hex[3], hex[4]);
     fclose(f);
 }
 
