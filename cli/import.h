@@ -403,6 +403,12 @@ void import_sleep_ms(unsigned ms);
 
 /* import_main is `rollcall import ...` as a process runs it: argv[0] is
  * "import". Returns the exit status. */
+/* import_open_input opens path ("-" = standard input) for command cmd
+ * ("import", "replay") and starts libcurl. Returns IMPORT_EXIT_OK with *in
+ * set (and *size, the bytes of a regular file, else 0), or the exit code after printing why
+ * ("rollcall <cmd>: ..."). The caller closes *in (unless stdin) and calls curl_global_cleanup. */
+int import_open_input(const char *cmd, const char *path, FILE **in, uint64_t *size);
+
 int import_main(int argc, char **argv);
 
 #endif

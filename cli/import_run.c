@@ -555,13 +555,30 @@ void import_sleep_ms(unsigned ms)
         ;
 }
 
+int import_open_input(const char *cmd, const char *path, FILE **in, uint64_t *size)
+{
+    struct stat sb;
+    *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!*in || fstat(fileno(*in), &sb) != 0 || S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "rollcall %s: cannot open %s: %s\n", cmd, path,
+                *in ? "it is a directory" : strerror(errno));
+        return IMPORT_EXIT_USAGE;
+    }
+    *size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "rollcall %s: libcurl failed to start\n", cmd);
+        return IMPORT_EXIT_FAILED;
+    }
+    return IMPORT_EXIT_OK;
+}
+
 int import_main(int argc, char **argv)
 {
     import_opts_t o;
     import_io_t io;
     http_client_t *client = NULL;
     FILE *in = NULL;
-    struct stat sb;
+    uint64_t size = 0;
     char err[400], path[32], target[1100];
     int curl_up = 0, status = IMPORT_EXIT_FAILED;
 
@@ -573,17 +590,9 @@ int import_main(int argc, char **argv)
         import_usage(stdout);
         return IMPORT_EXIT_OK;
     }
-    in = strcmp(o.path, "-") == 0 ? stdin : fopen(o.path, "rb");
-    if (!in || fstat(fileno(in), &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "rollcall import: cannot open %s: %s\n", o.path,
-                in ? "it is a directory" : strerror(errno));
-        status = IMPORT_EXIT_USAGE;
+    if ((status = import_open_input("import", o.path, &in, &size)) != IMPORT_EXIT_OK)
         goto out;
-    }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "rollcall import: libcurl failed to start\n");
-        goto out;
-    }
+    status = IMPORT_EXIT_FAILED;
     curl_up = 1;
     snprintf(path, sizeof path, "/v1/%s", o.kind);
     if (!(client = http_client_new(o.url, path))) {
@@ -599,7 +608,7 @@ int import_main(int argc, char **argv)
     io.target = target;
     io.now_ms = import_monotonic_ms;
     io.sleep_ms = import_sleep_ms;
-    io.bytes_total = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+    io.bytes_total = size;
     status = import_run(&o, in, http_client_post, client, &io);
 out:
     http_client_destroy(&client);

@@ -537,7 +537,7 @@ int replay_main(int argc, char **argv)
     replay_posters_t posters;
     http_client_t *marks = NULL, *clk = NULL;
     FILE *in = NULL;
-    struct stat sb;
+    uint64_t size = 0;
     char err[400], target[1100], clock_target[1100];
     int curl_up = 0, status = IMPORT_EXIT_FAILED;
 
@@ -549,17 +549,9 @@ int replay_main(int argc, char **argv)
         replay_usage(stdout);
         return IMPORT_EXIT_OK;
     }
-    in = strcmp(o.path, "-") == 0 ? stdin : fopen(o.path, "rb");
-    if (!in || fstat(fileno(in), &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "rollcall replay: cannot open %s: %s\n", o.path,
-                in ? "it is a directory" : strerror(errno));
-        status = IMPORT_EXIT_USAGE;
+    if ((status = import_open_input("replay", o.path, &in, &size)) != IMPORT_EXIT_OK)
         goto out;
-    }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "rollcall replay: libcurl failed to start\n");
-        goto out;
-    }
+    status = IMPORT_EXIT_FAILED;
     curl_up = 1;
     /* Two handles, each keeping its connection: marks and clock alternate. */
     if (!(marks = http_client_new(o.url, "/v1/marks")) ||
@@ -577,7 +569,7 @@ int replay_main(int argc, char **argv)
     io.target = target;
     io.now_ms = import_monotonic_ms;
     io.sleep_ms = import_sleep_ms;
-    io.bytes_total = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+    io.bytes_total = size;
     io.command = "replay";
     posters = (replay_posters_t){.marks = http_client_post,
                                  .marks_ctx = marks,
