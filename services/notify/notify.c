@@ -11,7 +11,7 @@
  *   date       the events' school date     urgent: 1 when quiet hours do not apply
  *   attempts, started (UTC us of the last claim), gateway, ref (the
  *   gateway's id), http, error, merge (the merge pointer, until sent) */
-#define _DEFAULT_SOURCE /* struct tm's tm_gmtoff */
+#define _DEFAULT_SOURCE /* localtime_r, strcasecmp, strdup */
 #include "notify/notify.h"
 
 #include <inttypes.h>
@@ -59,7 +59,6 @@ typedef struct {
     int lookup; /* 1: a reconciliation lookup, 0: a send */
     char urn[RC_URN_LEN + 1];
     char key[KEY_HEX + 1];
-    gateway_kind_t gw;
     gateway_request_t req;
     struct curl_slist *headers;
     char *resp;
@@ -116,13 +115,11 @@ static rc_time_t now_us(notify_t *self)
 }
 
 /* london_minute gives the minute of the day in London for t. */
-static int london_minute(rc_time_t t, rc_date_t *day)
+static int london_minute(rc_time_t t)
 {
-    time_t s = (time_t)(t / 1000000);
+    time_t sec = (time_t)(t / 1000000);
     struct tm tm;
-    localtime_r(&s, &tm); /* TZ is Europe/London: main sets it */
-    if (day)
-        *day = time_local_date(t, (int32_t)tm.tm_gmtoff);
+    localtime_r(&sec, &tm); /* TZ is Europe/London: main sets it */
     return tm.tm_hour * 60 + tm.tm_min;
 }
 
@@ -145,7 +142,7 @@ static int quiet_now(notify_t *self, rc_time_t wall, rc_time_t *until)
     if (self->quiet_from == self->quiet_to)
         return 0; /* no quiet hours: no need to ask the clock */
     rc_time_t t = now_us(self);
-    if (!in_quiet(self, london_minute(t, NULL)))
+    if (!in_quiet(self, london_minute(t)))
         return 0;
     *until = self->cfg->clock == NOTIFY_CLOCK_REPLAY ? wall + 1000000 : quiet_end(self, wall);
     return 1;
@@ -154,14 +151,9 @@ static int quiet_now(notify_t *self, rc_time_t wall, rc_time_t *until)
 /* quiet_end is the first instant after t outside the quiet hours. */
 static rc_time_t quiet_end(const notify_t *self, rc_time_t t)
 {
-    int m = london_minute(t, NULL);
+    int m = london_minute(t);
     int wait = (self->quiet_to - m + 1440) % 1440;
     return t + (rc_time_t)wait * 60 * 1000000 - (t % 60000000);
-}
-
-static void msg_key(const char *const *parts, size_t n, char out[KEY_HEX + 1])
-{
-    codec_event_id(parts, n, out);
 }
 
 static void ref_of(const char *urn, const char *key, char out[REF_MAX])
@@ -362,7 +354,7 @@ static void no_recipient(plan_t *p, const char *tpl, channel_t ch, const char *w
     notify_outcome_t o = {.channel = ch, .status = DELIVERY_FAILED_PERMANENT, .at = p->now};
     char key[KEY_HEX + 1];
     const char *parts[] = {"none", p->msg->event_id, tpl, channel_name(ch)};
-    msg_key(parts, 4, key);
+    codec_event_id(parts, 4, key);
     snprintf(o.source_event_id, sizeof o.source_event_id, "%s", p->msg->event_id);
     ref_of(p->urn, key, o.idempotency_key);
     snprintf(o.upn, sizeof o.upn, "%s", ev->upn);
@@ -390,7 +382,7 @@ static rc_err_t plan_one(plan_t *p, const char *tpl, channel_t ch, const contact
     rc_time_t due = p->now;
     if (mergeable(self, ev, ch)) {
         const char *mparts[] = {"merge", p->urn, day, tpl, channel_name(ch), to};
-        msg_key(mparts, 6, mkey);
+        codec_event_id(mparts, 6, mkey);
         redisReply *r = redisCommand(self->redis, "GET rn:merge:{%s}:%s", p->urn, mkey);
         if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
             freeReplyObject(r);
@@ -432,7 +424,7 @@ static rc_err_t plan_one(plan_t *p, const char *tpl, channel_t ch, const contact
             due += self->cfg->merge_window_ms * 1000;
     }
     const char *parts[] = {p->msg->event_id, c ? c->id : "post", channel_name(ch), tpl};
-    msg_key(parts, 4, key);
+    codec_event_id(parts, 4, key);
     char date_s[24], due_s[24];
     snprintf(date_s, sizeof date_s, "%" PRId32, ev->date);
     snprintf(due_s, sizeof due_s, "%" PRId64, due);
@@ -953,7 +945,6 @@ static void start_send(notify_t *self, const message_t *m, rc_time_t now, int lo
         return;
     }
     f->lookup = lookup;
-    f->gw = g->kind;
     snprintf(f->urn, sizeof f->urn, "%s", m->urn);
     snprintf(f->key, sizeof f->key, "%s", m->key);
     snprintf(f->to, sizeof f->to, "%s", m->to);
