@@ -652,6 +652,188 @@ static void story_upn(const char *urn, int k, char upn[RC_UPN_LEN + 1])
     cr_assert(upn[0], "pupil %d of %s", k, urn);
 }
 
+/* ---- the school totals and list indexes (docs/reports-data.md) ---- */
+
+typedef struct {
+    char field[256];
+    long long v;
+} tally_t;
+
+static void tally(tally_t *t, size_t *n, const char *field, long long v)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(t[i].field, field) == 0) {
+            t[i].v += v;
+            return;
+        }
+    cr_assert_lt(*n, 512);
+    snprintf(t[*n].field, sizeof t->field, "%s", field);
+    t[(*n)++].v = v;
+}
+
+static long long tally_get(const tally_t *t, size_t n, const char *field)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].field, field) == 0)
+            return t[i].v;
+    return 0;
+}
+
+/* hash_get returns field of an HGETALL reply, or NULL. */
+static const char *hash_get(const redisReply *h, const char *field)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        if (strcmp(h->element[i]->str, field) == 0)
+            return h->element[i + 1]->str;
+    return NULL;
+}
+
+static long long scard(redisContext *c, const char *fmt, const char *urn, const char *arg)
+{
+    redisReply *r = redisCommand(c, fmt, urn, arg);
+    cr_assert(r && r->type == REDIS_REPLY_INTEGER);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+static void assert_member(redisContext *c, const char *urn, const char *set, const char *upn)
+{
+    redisReply *r = redisCommand(c, "SISMEMBER rs:ix:{%s}:%s %s", urn, set, upn);
+    cr_assert(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1, "%s: %s not in %s", urn, upn,
+              set);
+    freeReplyObject(r);
+}
+
+/* check_school_totals recomputes one school's rs:agg and indexes from
+ * every pupil's stored hash and reference row, and compares. */
+static void check_school_totals(redisContext *c, const char *urn)
+{
+    static tally_t want[512];
+    size_t n = 0;
+    char field[256];
+    redisReply *ups = redisCommand(c, "SMEMBERS rs:pupils:{%s}", urn);
+    cr_assert(ups && ups->type == REDIS_REPLY_ARRAY && ups->elements > 0);
+    for (size_t i = 0; i < ups->elements; i++) {
+        const char *upn = ups->element[i]->str;
+        redisReply *h = redisCommand(c, "HGETALL rs:pupil:{%s}:%s", urn, upn);
+        redisReply *row = redisCommand(c, "HMGET rc:pupil:{%s}:%s flags year_group", urn, upn);
+        cr_assert(row->element[0]->type == REDIS_REPLY_STRING);
+        unsigned flags = (unsigned)atoi(row->element[0]->str);
+        char groups[7][24] = {"all"};
+        int ng = 1;
+        snprintf(groups[ng++], sizeof groups[0], "y%s", row->element[1]->str);
+        snprintf(field, sizeof field, "year:%s", row->element[1]->str);
+        assert_member(c, urn, field, upn);
+        const char *cohort[] = {"sen", "fsm", "eal", "cla", "social_worker"};
+        for (int k = 0; k < 5; k++)
+            if (flags & (1u << k)) {
+                snprintf(groups[ng++], sizeof groups[0], "%s", cohort[k]);
+                snprintf(field, sizeof field, "cohort:%s", cohort[k]);
+                assert_member(c, urn, field, upn);
+            }
+        const char *metric[][2] = {
+            {"possible", "possible_sessions"},     {"attended", "attended_sessions"},
+            {"authorised", "authorised_absences"}, {"unauthorised", "unauthorised_absences"},
+            {"pa", "persistent_absentee"},         {"sa", "severe_absentee"}};
+        for (int g = 0; g < ng; g++) {
+            snprintf(field, sizeof field, "%s:pupils", groups[g]);
+            tally(want, &n, field, 1);
+            for (int k = 0; k < 6; k++) {
+                const char *v = hash_get(h, metric[k][1]);
+                cr_assert(v, "%s lacks %s", upn, metric[k][1]);
+                snprintf(field, sizeof field, "%s:%s", groups[g], metric[k][0]);
+                tally(want, &n, field, atoll(v));
+            }
+        }
+        const char *band = hash_get(h, "band");
+        if (band && band[0]) {
+            snprintf(field, sizeof field, "band:%s", band);
+            tally(want, &n, field, 1);
+            assert_member(c, urn, field, upn);
+        }
+        if (atoi(hash_get(h, "persistent_absentee")))
+            assert_member(c, urn, "pa", upn);
+        if (atoi(hash_get(h, "severe_absentee")))
+            assert_member(c, urn, "sa", upn);
+        for (size_t k = 0; k + 1 < h->elements; k += 2) {
+            const char *f = h->element[k]->str, *v = h->element[k + 1]->str;
+            if (strncmp(f, "stage:", 6) != 0)
+                continue;
+            snprintf(field, sizeof field, "stage:%s:%s", f + 6, v[0] ? v : "none");
+            tally(want, &n, field, 1);
+            if (v[0])
+                assert_member(c, urn, field, upn);
+        }
+        const char *pct = hash_get(h, "attendance_pct");
+        redisReply *score = redisCommand(c, "ZSCORE rs:ix:{%s}:att %s", urn, upn);
+        cr_assert(score->type == REDIS_REPLY_STRING, "%s not in the attendance index", upn);
+        cr_assert_float_eq(atof(score->str), pct && pct[0] ? atof(pct) : -1.0, 0.001, "%s", upn);
+        freeReplyObject(score);
+        freeReplyObject(row);
+        freeReplyObject(h);
+    }
+    /* Stored == recomputed, field by field, both ways. */
+    redisReply *agg = redisCommand(c, "HGETALL rs:agg:{%s}", urn);
+    cr_assert(agg && agg->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = hash_get(agg, want[i].field);
+        cr_assert_eq(v ? atoll(v) : 0, want[i].v, "%s %s: stored %s, recomputed %lld", urn,
+                     want[i].field, v ? v : "nothing", want[i].v);
+    }
+    for (size_t i = 0; i + 1 < agg->elements; i += 2)
+        cr_assert_eq(atoll(agg->element[i + 1]->str), tally_get(want, n, agg->element[i]->str),
+                     "%s %s stored but not recomputed", urn, agg->element[i]->str);
+    /* Each index holds no one else: its size is the recomputed count. */
+    for (size_t i = 0; i < n; i++) {
+        const char *f = want[i].field;
+        if (strncmp(f, "band:", 5) == 0 || (strncmp(f, "stage:", 6) == 0 && !strstr(f, ":none")))
+            cr_assert_eq(scard(c, "SCARD rs:ix:{%s}:%s", urn, f), want[i].v, "%s %s", urn, f);
+        else if (f[0] == 'y' && strstr(f, ":pupils")) {
+            snprintf(field, sizeof field, "year:%.*s", (int)(strchr(f, ':') - f - 1), f + 1);
+            cr_assert_eq(scard(c, "SCARD rs:ix:{%s}:%s", urn, field), want[i].v, "%s", field);
+        }
+    }
+    cr_assert_eq(scard(c, "SCARD rs:ix:{%s}:%s", urn, "pa"), tally_get(want, n, "all:pa"));
+    cr_assert_eq(scard(c, "SCARD rs:ix:{%s}:%s", urn, "sa"), tally_get(want, n, "all:sa"));
+    cr_assert_eq(scard(c, "ZCARD rs:ix:{%s}:%s", urn, "att"), (long long)ups->elements);
+
+    /* The weekly trend counts the same winning marks by week: its sums are
+     * the year's totals (the generated year is one school year). */
+    redisReply *wk = redisCommand(c, "HGETALL rs:wk:{%s}", urn);
+    long long possible = 0, attended = 0, weeks = 0;
+    for (size_t i = 0; i + 1 < wk->elements; i += 2) {
+        const char *f = wk->element[i]->str;
+        long long v = atoll(wk->element[i + 1]->str);
+        rc_date_t d;
+        cr_assert_eq(date_parse(f, 10, &d), RC_OK, "%s", f);
+        cr_assert_eq(date_weekday(d), 1, "%s is not a Monday", f);
+        cr_assert_geq(v, 0, "%s", f);
+        if (strstr(f, ":possible")) {
+            possible += v;
+            weeks++;
+        } else {
+            attended += v;
+        }
+    }
+    cr_assert_eq(possible, tally_get(want, n, "all:possible"), "%s weekly possible", urn);
+    cr_assert_eq(attended, tally_get(want, n, "all:attended"), "%s weekly attended", urn);
+    cr_assert_gt(weeks, 30, "%s: a year has more than 30 school weeks", urn);
+    freeReplyObject(wk);
+    freeReplyObject(agg);
+    freeReplyObject(ups);
+}
+
+static void check_totals(void)
+{
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *u = schools(c);
+    for (size_t i = 0; i < u->elements; i++)
+        check_school_totals(c, u->element[i]->str);
+    freeReplyObject(u);
+    redisFree(c);
+}
+
 Test(rules, generated_year_equals_recompute_and_tells_every_story)
 {
     size_t len, n1, n2;
@@ -659,6 +841,7 @@ Test(rules, generated_year_equals_recompute_and_tells_every_story)
     start_rules(0, "");
     wait_applied(120000);
     check_all(year_dir, csv, len, fx_date("2026-07-22"), 90);
+    check_totals();
 
     const char *urns[] = {"100201", "100202", "100203"};
     struct {
@@ -718,6 +901,7 @@ Test(rules, generated_year_through_kill_9_of_rules_and_of_redis)
     ts_redis_restart(&redis);
     wait_applied(120000);
     check_all(year_dir, csv, len, fx_date("2026-07-22"), 90);
+    check_totals();
     char *killed = dump(&n2);
     cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
     cr_assert(memcmp(calm, killed, n1) == 0, "the kills changed the outcome");

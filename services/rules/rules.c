@@ -16,12 +16,15 @@
 #include "rollcall/policy.h"
 #include "rollcall/policy_eval.h"
 #include "rollcall/policy_state.h"
+#include "rules/rules_agg.h"
 
 typedef struct {
     char upn[RC_UPN_LEN + 1];
     pupil_state_t st;
     pupil_policy_state_t ps;
-    unsigned flags; /* PUPIL_* from the pupil's reference row */
+    unsigned flags;    /* PUPIL_* from the pupil's reference row */
+    int year;          /* year group from the same row, or AGG_NO_YEAR */
+    agg_contrib_t agg; /* what the stored state adds to the school's totals */
     eval_fact_t *facts;
     size_t nfacts;
 } pupil_t;
@@ -79,6 +82,7 @@ struct rules {
     int queued; /* commands inside the open MULTI */
     pending_t *pend;
     size_t npend, cappend;
+    agg_delta_t *delta; /* the open MULTI's moves of the school's totals */
     rules_stats_t stats;
 };
 
@@ -275,21 +279,29 @@ static int cmp_pupil(const void *key, const void *elem)
     return strcmp(key, ((const pupil_t *)elem)->upn);
 }
 
+/* pupil_row takes the flags and year group from a reply to HMGET rc:pupil
+ * flags year_group. */
+static void pupil_row(pupil_t *p, const redisReply *r)
+{
+    const redisReply *flags = r->element[0], *year = r->element[1];
+    p->flags = flags->type == REDIS_REPLY_STRING ? (unsigned)strtoul(flags->str, NULL, 10) : 0;
+    p->year = year->type == REDIS_REPLY_STRING ? atoi(year->str) : AGG_NO_YEAR;
+}
+
 /* read_pupil fills p from its three stored parts: the rules' own hash
  * (marks and policy state), the reference row's flags and the case facts. */
 static rc_err_t read_pupil(rules_t *self, const school_t *s, pupil_t *p)
 {
-    redisAppendCommand(self->rd, "HMGET rs:pupil:{%s}:%s slots policy", s->urn, p->upn);
-    redisAppendCommand(self->rd, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
+    redisAppendCommand(self->rd, "HMGET rs:pupil:{%s}:%s slots policy agg", s->urn, p->upn);
+    redisAppendCommand(self->rd, "HMGET rc:pupil:{%s}:%s flags year_group", s->urn, p->upn);
     redisAppendCommand(self->rd, "LRANGE rs:facts:{%s}:%s 0 -1", s->urn, p->upn);
     redisReply *r[3] = {0};
     rc_err_t err = RC_OK;
     for (int i = 0; i < 3; i++)
         if (redisGetReply(self->rd, (void **)&r[i]) != REDIS_OK)
             err = RC_EIO;
-    if (err != RC_OK || !reply_ok(r[0], REDIS_REPLY_ARRAY, 2) ||
-        (r[1]->type != REDIS_REPLY_STRING && r[1]->type != REDIS_REPLY_NIL) ||
-        r[2]->type != REDIS_REPLY_ARRAY) {
+    if (err != RC_OK || !reply_ok(r[0], REDIS_REPLY_ARRAY, 3) ||
+        !reply_ok(r[1], REDIS_REPLY_ARRAY, 2) || r[2]->type != REDIS_REPLY_ARRAY) {
         err = RC_EIO;
         goto out;
     }
@@ -313,7 +325,10 @@ static rc_err_t read_pupil(rules_t *self, const school_t *s, pupil_t *p)
     } else {
         pupil_policy_state_init(&p->ps);
     }
-    p->flags = r[1]->type == REDIS_REPLY_STRING ? (unsigned)strtoul(r[1]->str, NULL, 10) : 0;
+    pupil_row(p, r[1]);
+    const redisReply *agg = r[0]->element[2];
+    if (agg->type == REDIS_REPLY_STRING && agg_contrib_parse(agg->str, agg->len, &p->agg) != RC_OK)
+        log_error("rules.bad_agg", LOG_STR("urn", s->urn), LOG_UPN("upn", p->upn));
     if (r[2]->elements) {
         if (!(p->facts = calloc(r[2]->elements, sizeof *p->facts))) {
             err = RC_ENOMEM;
@@ -402,17 +417,40 @@ static void pending_clear(rules_t *self)
     self->npend = 0;
 }
 
-/* queue_pupil appends the HSET of one pupil's state and its SADD. */
-static rc_err_t queue_pupil(rules_t *self, const school_t *s, const pupil_t *p)
+/* queue_aggregates moves the school's totals and indexes from what p last
+ * contributed to what it contributes now, into agg_text. */
+static rc_err_t queue_aggregates(rules_t *self, const school_t *s, pupil_t *p,
+                                 char agg_text[AGG_TEXT_MAX])
 {
-    enum { NMETRIC = 8, MAXARGS = 2 + 2 * (NMETRIC + 6 + POLICY_MAX_TRACKS) };
+    agg_contrib_t now;
+    agg_contrib_make(&now, s->policy, &p->ps, &p->st.m, p->year, p->flags);
+    agg_contrib_format(&now, agg_text);
+    if (memcmp(&now, &p->agg, sizeof now) == 0)
+        return RC_OK;
+    rc_err_t err = agg_delta_contrib(self->delta, &p->agg, -1);
+    if (err == RC_OK)
+        err = agg_delta_contrib(self->delta, &now, +1);
+    if (err != RC_OK)
+        return err;
+    self->queued += agg_index_queue(self->wr, s->urn, p->upn, &p->agg, &now);
+    p->agg = now;
+    return RC_OK;
+}
+
+/* queue_pupil appends the HSET of one pupil's state and its SADD, and the
+ * moves of the school's totals and indexes. */
+static rc_err_t queue_pupil(rules_t *self, const school_t *s, pupil_t *p)
+{
+    enum { NMETRIC = 8, MAXARGS = 2 + 2 * (NMETRIC + 7 + POLICY_MAX_TRACKS) };
     uint8_t *blob;
     size_t len;
-    if (pupil_state_encode(&p->st, &blob, &len) != RC_OK)
-        return RC_ENOMEM;
     const metrics_t *m = &p->st.m;
     char key[64], v[NMETRIC][16], pct[16] = "", today[RC_DATE_STRLEN];
     char state[POLICY_STATE_MAX], fields[POLICY_MAX_TRACKS][POLICY_NAME_MAX + 8];
+    char agg[AGG_TEXT_MAX];
+    rc_err_t err = queue_aggregates(self, s, p, agg);
+    if (err != RC_OK)
+        return err;
     static const char *const names[NMETRIC] = {
         "possible_sessions",           "attended_sessions",           "authorised_absences",
         "unauthorised_absences",       "late_before_close",           "late_after_close",
@@ -425,6 +463,8 @@ static rc_err_t queue_pupil(rules_t *self, const school_t *s, const pupil_t *p)
     size_t argl[MAXARGS];
     int argc = 0;
 #define ARG(s) (argl[argc] = strlen(argv[argc] = (s)), argc++)
+    if (pupil_state_encode(&p->st, &blob, &len) != RC_OK)
+        return RC_ENOMEM;
     snprintf(key, sizeof key, "rs:pupil:{%s}:%s", s->urn, p->upn);
     ARG("HSET");
     ARG(key);
@@ -455,6 +495,8 @@ static rc_err_t queue_pupil(rules_t *self, const school_t *s, const pupil_t *p)
     policy_state_format(s->policy, &p->ps, state);
     ARG("policy");
     ARG(state);
+    ARG("agg");
+    ARG(agg);
     for (size_t t = 0; t < s->policy->ntracks; t++) {
         snprintf(fields[t], sizeof fields[t], "stage:%s", s->policy->tracks[t].id);
         ARG(fields[t]);
@@ -515,6 +557,13 @@ static rc_err_t emit(rules_t *self, school_t *s, const pupil_t *p, const eval_de
     self->npend++;
     queue(self, "XADD rs:outbox:{%s} %" PRIu64 "-0 e %b", s->urn, msg.seq, pe->buf, pe->len);
     queue(self, "RPUSH rs:hist:{%s}:%s %" PRIu64, s->urn, p->upn, msg.seq);
+    if (msg.u.event.kind == EVENT_REFERRAL) {
+        queue(self, "RPUSH rs:refs:{%s} %" PRIu64, s->urn, msg.seq);
+    } else if (msg.u.event.kind == EVENT_ALERT) {
+        char day[RC_DATE_STRLEN];
+        queue(self, "RPUSH rs:alerts:{%s}:%s %" PRIu64, s->urn, date_format(s->today, day),
+              msg.seq);
+    }
     s->out = msg.seq;
     self->stats.events++;
     return RC_OK;
@@ -581,8 +630,14 @@ static rc_err_t commit(rules_t *self, school_t *s)
     char today[RC_DATE_STRLEN] = "";
     if (s->today != RC_DATE_NONE)
         date_format(s->today, today);
-    queue(self, "HSET rs:school:{%s} pos %" PRIu64 " out %" PRIu64 " today %s minute %d", s->urn,
-          seq, s->out, today, s->minute);
+    char target[16] = "";
+    if (s->policy->target_pct > 0.0)
+        snprintf(target, sizeof target, "%.1f", s->policy->target_pct);
+    self->queued += agg_delta_flush(self->delta, self->wr, s->urn);
+    queue(self,
+          "HSET rs:school:{%s} pos %" PRIu64 " out %" PRIu64
+          " today %s minute %d policy %s target_pct %s",
+          s->urn, seq, s->out, today, s->minute, s->policy->name, target);
     queue(self, "SET rs:out:{%s} %" PRIu64, s->urn, s->out); /* the outbox's tail, for feeds */
     redisAppendCommand(self->wr, "EXEC");
     int ok = 1;
@@ -652,12 +707,19 @@ static rc_err_t apply_mark(rules_t *self, school_t *s, const mark_t *mark)
         pupil_state_set_today(&p->st, s->cal, s->today);
     }
     int changed = 0;
+    const mark_slot_t *slot = pupil_state_find(&p->st, mark->date, mark->session);
+    int had = slot != NULL;
+    att_code_t was = had ? (att_code_t)slot->code : mark->code;
     if ((err = pupil_state_apply(&p->st, s->cal, mark, &changed)) != RC_OK)
         return err;
     self->stats.marks += changed;
     self->stats.unchanged += !changed;
     if (!changed)
         return RC_OK;
+    slot = pupil_state_find(&p->st, mark->date, mark->session);
+    if (slot && (err = agg_delta_mark(self->delta, mark->date, had, was, 1,
+                                      (att_code_t)slot->code)) != RC_OK)
+        return err;
     if ((err = evaluate(self, s, p, &changed)) != RC_OK)
         return err;
     return queue_pupil(self, s, p);
@@ -708,13 +770,21 @@ static rc_err_t reread_flags(rules_t *self, school_t *s, const refdata_change_t 
             named = strcmp(ref->upns[k], p->upn) == 0;
         if (!named)
             continue;
-        redisReply *r = redisCommand(self->rd, "HGET rc:pupil:{%s}:%s flags", s->urn, p->upn);
-        if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        redisReply *r =
+            redisCommand(self->rd, "HMGET rc:pupil:{%s}:%s flags year_group", s->urn, p->upn);
+        if (!reply_ok(r, REDIS_REPLY_ARRAY, 2)) {
             freeReplyObject(r);
             return RC_EIO;
         }
-        p->flags = r->type == REDIS_REPLY_STRING ? (unsigned)strtoul(r->str, NULL, 10) : 0;
+        unsigned flags = p->flags;
+        int year = p->year;
+        pupil_row(p, r);
         freeReplyObject(r);
+        if (p->agg.counted && (flags != p->flags || year != p->year)) {
+            rc_err_t err = queue_pupil(self, s, p); /* moves it between groups now */
+            if (err != RC_OK)
+                return err;
+        }
     }
     return RC_OK;
 }
@@ -768,6 +838,7 @@ static void abandon(rules_t *self, school_t *s)
     uint64_t pos = s->pos;
     snprintf(urn, sizeof urn, "%s", s->urn);
     pending_clear(self);
+    agg_delta_clear(self->delta);
     redisReconnect(self->wr);
     self->open[0] = '\0';
     forget(self, s);
@@ -907,6 +978,10 @@ rules_t *rules_new(const rules_config_t *cfg, redisContext *rd, redisContext *wr
     self->rd = rd;
     self->wr = wr;
     self->pub = pub;
+    if (!(self->delta = agg_delta_new())) {
+        free(self);
+        return NULL;
+    }
     return self;
 }
 
@@ -930,6 +1005,7 @@ void rules_destroy(rules_t **self_p)
     free(self->held);
     pending_clear(self);
     free(self->pend);
+    agg_delta_destroy(&self->delta);
     free(self);
     *self_p = NULL;
 }

@@ -21,6 +21,10 @@
  *                            subscribers read it like a log (feed.h's
  *                            feed_source_outbox)
  *   rs:hist:{<urn>}:<upn>    list: the outbox ids of the pupil's events
+ *   rs:agg, rs:wk, rs:ix:*, rs:refs, rs:alerts:<date> (all {<urn>}): the
+ *                            school's totals, weekly trend and list indexes
+ *                            for reports, moved by deltas (rules_agg.h,
+ *                            docs/reports-data.md)
  * A run of a school's log entries (up to RULES_BATCH, ended by an entry of
  * another school or by rules_flush) is written with its outbox entries and
  * the new pos in one MULTI/EXEC on rules' own connection, so kill -9 at any
