@@ -9,7 +9,7 @@
 
 #include "rollcall/records.h"
 
-#define FIELD_MAX 96
+#define FIELD_MAX 128
 
 static const struct {
     unsigned flag;
