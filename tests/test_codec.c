@@ -328,9 +328,11 @@ Test(codec, alert_and_referral_round_trip)
     in.u.event.actions = (event_actions_t){0};
     in.u.event.responsible = STAFF_NONE;
     in.u.event.review_date = RC_DATE_NONE;
+    in.u.event.session = SESSION_PM;
     round_trip(&in, &out);
     cr_assert_eq(out.u.event.kind, EVENT_ALERT);
     cr_assert_eq(out.u.event.alert, ALERT_FIRST_DAY_ABSENCE);
+    cr_assert_eq(out.u.event.session, SESSION_PM, "the session the alert is about travels");
     cr_assert_eq(out.u.event.referral, REFERRAL_NONE);
     cr_assert_str_eq(out.u.event.track, "");
     cr_assert_eq(out.u.event.actions.n_templates, 0);
@@ -341,7 +343,9 @@ Test(codec, alert_and_referral_round_trip)
     in.u.event.alert = ALERT_NONE;
     in.u.event.referral = REFERRAL_CME;
     in.u.event.metrics = (metrics_t){0};
+    in.u.event.session = -1;
     round_trip(&in, &out);
+    cr_assert_eq(out.u.event.session, -1, "no session: none comes back");
     cr_assert_eq(out.u.event.kind, EVENT_REFERRAL);
     cr_assert_eq(out.u.event.referral, REFERRAL_CME);
     cr_assert_eq(out.u.event.alert, ALERT_NONE);

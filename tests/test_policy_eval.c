@@ -236,6 +236,7 @@ Test(policy_eval, first_day_not_before_the_minute_and_once_a_day)
     cr_assert_str_eq(l->d.actions[0].template_id, "first_day_sms");
     cr_assert(strstr(l->d.reason, "AM session of 2025-09-08 still coded N"), "%s", l->d.reason);
     cr_assert(strstr(l->d.reason, "09:30"), "%s", l->d.reason);
+    cr_assert_eq(l->d.session, SESSION_AM, "the alert names the session still N");
     cr_assert_eq(eval(pa, d, 600), 0, "exactly one a day");
     mark(pa, d, SESSION_PM, "N");
     cr_assert_eq(eval(pa, d, 900), 0, "the PM does not send again");
@@ -244,6 +245,14 @@ Test(policy_eval, first_day_not_before_the_minute_and_once_a_day)
     mark(pa, d2, SESSION_AM, "N");
     cr_assert_eq(eval(pa, d2, 575), 1);
     cr_assert_eq(count(pa, DECISION_ALERT, ALERT_FIRST_DAY_ABSENCE), 2);
+    /* Marked present in the morning, absent in the afternoon: the PM is named. */
+    rc_date_t d3 = D("2025-09-10");
+    mark(pa, d3, SESSION_AM, "/");
+    mark(pa, d3, SESSION_PM, "N");
+    cr_assert_eq(eval(pa, d3, 840), 1);
+    l = find(pa, DECISION_ALERT, ALERT_FIRST_DAY_ABSENCE, 2);
+    cr_assert_not_null(l);
+    cr_assert_eq(l->d.session, SESSION_PM);
 }
 
 Test(policy_eval, first_day_nothing_after_amendment_to_illness)

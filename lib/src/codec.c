@@ -541,6 +541,8 @@ static rc_err_t validate_event(const pupil_event_t *e, char *why)
     TRY(check_date(e->review_date, 1, "pupil_event.review_date", why));
     if (e->review_date != RC_DATE_NONE && e->review_date < e->date)
         return fail(why, RC_EINVAL, "pupil_event.review_date", "is before the event's date");
+    if (e->session != -1 && e->session != SESSION_AM && e->session != SESSION_PM)
+        return fail(why, RC_EINVAL, "pupil_event.session", "is not AM, PM or none");
     return RC_OK;
 }
 
@@ -598,8 +600,10 @@ void codec_msg_init(wire_msg_t *msg, wire_kind_t kind)
 {
     memset(msg, 0, sizeof *msg);
     msg->kind = kind;
-    if (kind == WIRE_PUPIL_EVENT)
+    if (kind == WIRE_PUPIL_EVENT) {
         msg->u.event.review_date = RC_DATE_NONE;
+        msg->u.event.session = -1;
+    }
 }
 
 /* ---- encode ---- */
@@ -656,6 +660,9 @@ static void event_to_wire(const pupil_event_t *e, wire_out_t *w)
     pe->responsible = (Rollcall__StaffRole)e->responsible;
     pe->review_date = e->review_date == RC_DATE_NONE ? 0 : e->review_date;
     pe->improved = e->improved;
+    pe->session = e->session == SESSION_AM   ? ROLLCALL__SESSION__SESSION_AM
+                  : e->session == SESSION_PM ? ROLLCALL__SESSION__SESSION_PM
+                                             : ROLLCALL__SESSION__SESSION_UNSPECIFIED;
     w->env.body_case = ROLLCALL__ENVELOPE__BODY_PUPIL_EVENT;
     w->env.pupil_event = pe;
 }
@@ -934,6 +941,14 @@ static rc_err_t event_from_wire(const Rollcall__PupilEvent *pe, pupil_event_t *e
     e->responsible = (staff_role_t)v;
     e->review_date = pe->review_date == 0 ? RC_DATE_NONE : pe->review_date;
     e->improved = pe->improved != 0;
+    if (pe->session == ROLLCALL__SESSION__SESSION_AM)
+        e->session = SESSION_AM;
+    else if (pe->session == ROLLCALL__SESSION__SESSION_PM)
+        e->session = SESSION_PM;
+    else if (pe->session == ROLLCALL__SESSION__SESSION_UNSPECIFIED)
+        e->session = -1;
+    else
+        return fail(why, RC_EINVAL, "pupil_event.session", "is not AM, PM or none");
     return RC_OK;
 }
 
@@ -1075,7 +1090,8 @@ static int event_equal(const pupil_event_t *a, const pupil_event_t *b)
            a->alert == b->alert && a->referral == b->referral &&
            strcmp(a->reason, b->reason) == 0 && metrics_equal(&a->metrics, &b->metrics) &&
            actions_equal(&a->actions, &b->actions) && a->responsible == b->responsible &&
-           a->review_date == b->review_date && a->improved == b->improved;
+           a->review_date == b->review_date && a->improved == b->improved &&
+           a->session == b->session;
 }
 
 static int outcome_equal(const notify_outcome_t *a, const notify_outcome_t *b)

@@ -284,6 +284,7 @@ static eval_decision_t *decide(ctx_t *c, decision_kind_t kind, int track)
     d->kind = kind;
     d->track = track;
     d->review_date = RC_DATE_NONE;
+    d->session = -1;
     if (track >= 0)
         snprintf(d->track_id, sizeof d->track_id, "%s", c->p->tracks[track].id);
     return d;
@@ -815,6 +816,8 @@ static void first_day_and_social_worker(ctx_t *c)
             "first-day absence message to every parent",
             session_str((session_t)session), date_format(in->today, db), hh, mm);
         eval_decision_t *d = alert(c, ALERT_FIRST_DAY_ABSENCE, STAFF_NONE, &why);
+        if (d)
+            d->session = session;
         if (d && a->first_day_template[0]) {
             d->actions[0].kind = ACT_SMS;
             snprintf(d->actions[0].template_id, sizeof d->actions[0].template_id, "%s",
@@ -830,7 +833,9 @@ static void first_day_and_social_worker(ctx_t *c)
             "%s session of %s still coded N (no reason given) and the pupil has a social "
             "worker, who is told as well as the parents",
             session_str((session_t)session), date_format(in->today, db));
-        alert(c, ALERT_SOCIAL_WORKER_NOTIFY, STAFF_NONE, &why);
+        eval_decision_t *d = alert(c, ALERT_SOCIAL_WORKER_NOTIFY, STAFF_NONE, &why);
+        if (d)
+            d->session = session;
         c->state->social_worker_sent = in->today;
     }
 }
@@ -1170,6 +1175,7 @@ rc_err_t policy_eval_event(const eval_decision_t *d, rc_date_t date, const metri
     ev->metrics = *m;
     ev->responsible = d->responsible;
     ev->review_date = d->review_date;
+    ev->session = d->session;
     for (size_t i = 0; i < d->nactions; i++) {
         const policy_action_t *a = &d->actions[i];
         switch (a->kind) {

@@ -1387,6 +1387,9 @@ static void event_values(notify_t *self, const message_t *m, rendered_t *r)
         set_value(r, FIELD_LATE_AFTER_CLOSE, num);
         if (ev.u.event.review_date != RC_DATE_NONE)
             set_value(r, FIELD_REVIEW_DATE, template_format_date(ev.u.event.review_date, buf));
+        /* The session a first-day text is about, as rules saw it at the alert. */
+        if (ev.u.event.session == SESSION_AM || ev.u.event.session == SESSION_PM)
+            set_value(r, FIELD_SESSION, ev.u.event.session == SESSION_AM ? "morning" : "afternoon");
     }
     char first[RC_UPN_LEN + 1];
     snprintf(first, sizeof first, "%.13s", m->upns);
@@ -1400,28 +1403,6 @@ static void event_values(notify_t *self, const message_t *m, rendered_t *r)
             set_value(r, FIELD_SCHOOL_NAME, x->element[0]->str);
         if (x->element[1]->type == REDIS_REPLY_STRING)
             set_value(r, FIELD_SCHOOL_PHONE, x->element[1]->str);
-    }
-    freeReplyObject(x);
-    /* The session the alert is about: the first of that day coded N. Every
-     * version of a session's mark is kept (schoollog.h, rc:mv: "<recorded_us>:
-     * <code number>:<minutes>", comma-separated), and a later amendment (N
-     * recoded O) must not lose it, so any version coded N counts. */
-    char day[RC_DATE_STRLEN];
-    date_format(m->date, day);
-    x = redisCommand(self->redis, "HMGET rc:mv:{%s}:%s %s:AM %s:PM", m->urn, first, day, day);
-    if (x && x->type == REDIS_REPLY_ARRAY && x->elements == 2) {
-        for (int i = 0; i < 2 && !r->values.value[FIELD_SESSION]; i++) {
-            const redisReply *v = x->element[i];
-            for (const char *p = v->type == REDIS_REPLY_STRING ? v->str : NULL; p && *p;) {
-                const char *code = strchr(p, ':');
-                if (code && atoi(code + 1) == (int)CODE_N) {
-                    set_value(r, FIELD_SESSION, i == 0 ? "morning" : "afternoon");
-                    break;
-                }
-                p = strchr(p, ',');
-                p = p ? p + 1 : NULL;
-            }
-        }
     }
     freeReplyObject(x);
 }

@@ -191,6 +191,7 @@ typedef struct {
     char la_code[RC_LA_LEN + 1];
     char upn[RC_UPN_LEN + 1];
     rc_date_t date; /* the school date evaluated */
+    int session;    /* session_t a first-day or social-worker alert is about; -1 otherwise */
     char track[CODEC_NAME_MAX + 1];
     char stage_from[CODEC_NAME_MAX + 1];
     char stage_to[CODEC_NAME_MAX + 1];

@@ -177,6 +177,7 @@ typedef struct {
     size_t nactions;
     staff_role_t responsible;         /* STAFF_NONE when no one is named */
     rc_date_t review_date;            /* the next review of the track, or RC_DATE_NONE */
+    int session;                      /* session_t an alert is about, or -1 */
     unsigned line;                    /* where the policy says so; 0 for alerts */
     char reason[EVAL_REASON_MAX + 1]; /* printable UTF-8, no personal data */
 } eval_decision_t;
