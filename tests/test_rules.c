@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "fixture_calendar.h"
@@ -21,6 +22,7 @@ static ts_proc_t ingest, workers[2];
 static int http_port, pub_port, rules_pub[2];
 static const char *policies_dir = ROLLCALL_SOURCE_DIR "/policies";
 static char dir[96];
+static const char *clock_mode = "replay"; /* rules' --clock for the next start */
 
 static void start_ingest(void)
 {
@@ -50,7 +52,7 @@ static void start_rules(int i, const char *schools)
                     "--policies-dir",
                     (char *)policies_dir,
                     "--clock",
-                    "replay",
+                    (char *)clock_mode,
                     NULL};
     ts_proc_spawn(&workers[i], redis.dir, name, argv);
     cr_assert(ts_proc_wait_log(&workers[i], "\"service.ready\"", 10000), "rules %d", i);
@@ -532,6 +534,45 @@ Test(rules, first_day_alert_only_while_unexplained)
     zmq_msg_close(&body);
     zmq_close(sub);
     zmq_ctx_term(zctx);
+}
+
+/* In wall mode rules moves each school it follows to the date and minute
+ * in London, once a second, without any tick in the log. */
+Test(rules, wall_clock_moves_schools_to_london_time)
+{
+    ts_demo_load(http_port, dir);
+    clock_mode = "wall";
+    start_rules(0, "");
+    const char *mark =
+        MARKS_HEADER "100102,A909200225001,2026-09-02,AM,N,,2026-09-02T08:55:00+01:00\n";
+    ts_http_post(http_port, "/v1/marks", "text/csv", mark, strlen(mark));
+    setenv("TZ", "Europe/London", 1);
+    tzset();
+    redisContext *c = ts_redis_connect(&redis);
+    char today[RC_DATE_STRLEN] = "", want[32] = "";
+    int minute = -1, want_minute = -1;
+    for (int waited = 0; waited < 10000; waited += 100) {
+        redisReply *r = redisCommand(c, "HMGET rs:school:{100102} today minute");
+        time_t t = time(NULL);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        want_minute = tm.tm_hour * 60 + tm.tm_min;
+        if (r->element[0]->type == REDIS_REPLY_STRING &&
+            r->element[1]->type == REDIS_REPLY_STRING) {
+            snprintf(today, sizeof today, "%s", r->element[0]->str);
+            minute = atoi(r->element[1]->str);
+        }
+        freeReplyObject(r);
+        if (strcmp(today, want) == 0 && (minute == want_minute || minute == want_minute - 1))
+            break;
+        ts_sleep_ms(100);
+    }
+    redisFree(c);
+    cr_assert_str_eq(today, want, "the school's date is London's today, not the mark's day");
+    cr_assert(minute == want_minute || minute == want_minute - 1,
+              "the school's minute %d is London's %d", minute, want_minute);
+    clock_mode = "replay";
 }
 
 Test(rules, replay_gives_byte_identical_events_and_state)
