@@ -5,30 +5,21 @@
  * keep-alive connection (HTTP parse, validation, durable FCALL, publish), then measures
  * redis-benchmark on the same commands at the same pipeline depth and a ZeroMQ PUB->SUB loop.
  * Prints its figures; asserts none. Usage: bench_ingest --help. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "benchsupport.h"
 #include "rollcall/calendar.h"
 #include "rollcall/date.h"
 #include "rollcall/ids.h"
@@ -37,8 +28,7 @@
 #define ROLLCALL_BINARY_DIR "."
 #endif
 
-#define BENCH_PATH_MAX 512
-#define URN_BASE       100001
+#define URN_BASE 100001
 
 /* What the run was asked for. */
 typedef struct {
@@ -49,356 +39,27 @@ typedef struct {
     long redis_n; /* requests per redis-benchmark run */
     long zmq_n;   /* messages for the ZeroMQ ceiling */
     int keep;     /* leave the temp dir (logs, AOF) behind */
-    char ingest[BENCH_PATH_MAX];
+    char ingest[BS_PATH_MAX];
 } opts_t;
 
 /* The run's processes, ports and connections. */
 typedef struct {
     const opts_t *o;
-    char dir[BENCH_PATH_MAX]; /* temp dir: AOF, logs */
-    char redis_server[BENCH_PATH_MAX], redis_benchmark[BENCH_PATH_MAX];
-    int redis_port, http_port, pub_port;
-    pid_t redis_pid, ingest_pid;
-    redisContext *redis; /* the bench's own connection, for INFO */
-    CURL *curl;          /* one handle: one keep-alive connection */
+    char dir[BS_PATH_MAX]; /* temp dir: AOF, logs */
+    char redis_benchmark[BS_PATH_MAX];
+    bs_redis_t redis; /* AOF, fsync always; its connection is the bench's own, for INFO */
+    int http_port, pub_port;
+    pid_t ingest_pid;
+    CURL *curl; /* one handle: one keep-alive connection */
     char url[64];
     void *zctx, *sub;
 } bench_t;
 
-/* One HTTP answer. */
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-} resp_t;
-
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* ---- processes ---- */
-
-/* find_program looks name up in PATH into out; returns 0, or -1 when absent. */
-static int find_program(const char *name, char out[BENCH_PATH_MAX])
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
-    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, BENCH_PATH_MAX, "%s/%s", d, name);
-        if (access(out, X_OK) == 0)
-            return 0;
-    }
-    return -1;
-}
-
-/* free_port returns a loopback TCP port nobody listens on now, or -1. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* spawn starts argv with stdout to out_fd (or the log) and stderr to the log;
- * the child dies with the bench. Returns the pid, or -1. */
-static pid_t spawn(char *const argv[], const char *log, int out_fd)
-{
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-        dup2(out_fd >= 0 ? out_fd : fd, 1);
-        dup2(fd, 2);
-    }
-    execv(argv[0], argv);
-    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-}
-
-/* stop_child sends SIGTERM, waits up to timeout_ms, then SIGKILL; reaps it. */
-static void stop_child(pid_t *pid, int timeout_ms)
-{
-    if (*pid <= 0)
-        return;
-    kill(*pid, SIGTERM);
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-        if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-            *pid = 0;
-            return;
-        }
-        sleep_ms(10);
-    }
-    kill(*pid, SIGKILL);
-    waitpid(*pid, NULL, 0);
-    *pid = 0;
-}
-
-/* exited is true when pid has exited (and is then reaped). */
-static int exited(pid_t *pid)
-{
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid) {
-        *pid = 0;
-        return 1;
-    }
-    return *pid <= 0;
-}
-
-/* remove_tree deletes dir and everything under it (files and directories only). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[BENCH_PATH_MAX * 2];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-/* proc_cpu_s returns the user + system CPU seconds pid has used, or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* ---- redis-server ---- */
-
-/* redis_start starts redis-server as production runs it (AOF, fsync always);
- * automatic AOF rewrites are off so the AOF's growth per mark can be read.
- * Returns 0 once it answers PING, or -1. */
-static int redis_start(bench_t *b)
-{
-    char port[16], log[BENCH_PATH_MAX + 16];
-    snprintf(port, sizeof port, "%d", b->redis_port);
-    snprintf(log, sizeof log, "%s/redis.log", b->dir);
-    char *argv[] = {b->redis_server,
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    port,
-                    "--dir",
-                    b->dir,
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "always",
-                    "--save",
-                    "",
-                    "--auto-aof-rewrite-percentage",
-                    "0",
-                    "--daemonize",
-                    "no",
-                    NULL};
-    if ((b->redis_pid = spawn(argv, log, -1)) < 0) {
-        fprintf(stderr, "bench_ingest: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    struct timeval tv = {5, 0};
-    for (int i = 0; i < 200 && !stopping && !exited(&b->redis_pid); i++) {
-        redisContext *c = redisConnectWithTimeout("127.0.0.1", b->redis_port, tv);
-        redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
-        int up = r && r->type == REDIS_REPLY_STATUS;
-        freeReplyObject(r);
-        if (up) {
-            redisSetTimeout(c, tv);
-            b->redis = c;
-            return 0;
-        }
-        if (c)
-            redisFree(c);
-        sleep_ms(25);
-    }
-    fprintf(stderr, "bench_ingest: redis-server did not answer on port %d (see %s)\n",
-            b->redis_port, log);
-    return -1;
-}
-
-/* redis_info returns the integer field name from INFO section, or -1. */
-static long long redis_info(bench_t *b, const char *section, const char *name)
-{
-    redisReply *r = redisCommand(b->redis, "INFO %s", section);
-    long long v = -1;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char key[64];
-        snprintf(key, sizeof key, "\n%s:", name);
-        const char *p = strstr(r->str, key);
-        if (p)
-            v = atoll(p + strlen(key));
-    }
-    freeReplyObject(r);
-    return v;
-}
-
-/* redis_info_str copies the string field name from INFO section into out. */
-static void redis_info_str(bench_t *b, const char *section, const char *name, char *out, size_t n)
-{
-    redisReply *r = redisCommand(b->redis, "INFO %s", section);
-    snprintf(out, n, "?");
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char key[64];
-        snprintf(key, sizeof key, "\n%s:", name);
-        const char *p = strstr(r->str, key);
-        if (p) {
-            p += strlen(key);
-            snprintf(out, n, "%.*s", (int)strcspn(p, "\r\n"), p);
-        }
-    }
-    freeReplyObject(r);
-}
-
-/* ---- HTTP ---- */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    resp_t *r = ctx;
-    char *body = realloc(r->body, r->len + size * n + 1);
-    if (!body)
-        return 0;
-    memcpy(body + r->len, p, size * n);
-    r->len += size * n;
-    body[r->len] = '\0';
-    r->body = body;
-    return size * n;
-}
-
-/* http_call sends GET path (body NULL) or POST path with body over the
- * bench's one connection. Returns 0 with *r filled (caller frees r->body), or
- * -1 when the transport failed (message printed unless quiet). */
-static int http_call(bench_t *b, const char *path, const char *ctype, const char *body, size_t len,
-                     resp_t *r, int quiet)
-{
-    char full[160], ct[96];
-    struct curl_slist *h = NULL;
-    memset(r, 0, sizeof *r);
-    snprintf(full, sizeof full, "%s%s", b->url, path);
-    snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "text/csv");
-    h = curl_slist_append(h, ct);
-    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip per batch */
-    curl_easy_setopt(b->curl, CURLOPT_URL, full);
-    curl_easy_setopt(b->curl, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(b->curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(b->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(b->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else {
-        curl_easy_setopt(b->curl, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(b->curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(b->curl, CURLOPT_WRITEDATA, r);
-    CURLcode rc = curl_easy_perform(b->curl);
-    curl_slist_free_all(h);
-    if (rc != CURLE_OK) {
-        if (!quiet)
-            fprintf(stderr, "bench_ingest: %s %s: %s\n", body ? "POST" : "GET", path,
-                    curl_easy_strerror(rc));
-        free(r->body);
-        r->body = NULL;
-        return -1;
-    }
-    curl_easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &r->status);
-    return 0;
-}
-
-/* ---- rollcall-ingest ---- */
-
-/* ingest_start starts rollcall-ingest on the bench's ports (replay clock) and
- * waits for GET /healthz to answer 200. Returns 0, or -1. */
-static int ingest_start(bench_t *b)
-{
-    char rport[16], hport[16], pub[64], log[BENCH_PATH_MAX + 16];
-    snprintf(rport, sizeof rport, "%d", b->redis_port);
-    snprintf(hport, sizeof hport, "%d", b->http_port);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", b->pub_port);
-    snprintf(log, sizeof log, "%s/ingest.log", b->dir);
-    char *argv[] = {(char *)b->o->ingest,
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--pub-endpoint",
-                    pub,
-                    "--clock",
-                    "replay",
-                    NULL};
-    if ((b->ingest_pid = spawn(argv, log, -1)) < 0) {
-        fprintf(stderr, "bench_ingest: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    for (int i = 0; i < 500 && !stopping && !exited(&b->ingest_pid); i++) {
-        resp_t r;
-        if (http_call(b, "/healthz", NULL, NULL, 0, &r, 1) == 0) {
-            free(r.body);
-            if (r.status == 200)
-                return 0;
-        }
-        sleep_ms(20);
-    }
-    fprintf(stderr, "bench_ingest: rollcall-ingest did not become healthy (see %s)\n", log);
-    return -1;
-}
-
 /* post_csv POSTs a reference-data CSV and requires every row accepted. */
 static int post_csv(bench_t *b, const char *path, const char *csv)
 {
-    resp_t r;
-    if (http_call(b, path, "text/csv", csv, strlen(csv), &r, 0) != 0)
+    bs_resp_t r;
+    if (bs_http_send(b->curl, "POST", b->url, path, "text/csv", csv, strlen(csv), &r, 0) != 0)
         return -1;
     int ok = r.status == 200 && r.body && strstr(r.body, "\"rejected_rows\":0");
     if (!ok)
@@ -431,59 +92,27 @@ static void pupil_upn(int s, int p, char upn[RC_UPN_LEN + 1])
     upn[0] = upn_check_letter(upn + 1);
 }
 
-/* Growable text. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} text_t;
-
-static int text_add(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int text_add(text_t *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return -1;
-        if (t->s && (size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return 0;
-        }
-        size_t cap = t->cap ? t->cap * 2 : 65536;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = realloc(t->s, cap);
-        if (!s)
-            return -1;
-        t->s = s;
-        t->cap = cap;
-    }
-}
-
 /* load_reference POSTs the schools, their calendars and pupils through the API. */
 static int load_reference(bench_t *b)
 {
     const opts_t *o = b->o;
-    text_t t = {0};
+    bs_text_t t = {0};
     char urn[RC_URN_LEN + 1], upn[RC_UPN_LEN + 1];
     int err = -1;
-    text_add(&t, "urn,name,la_code,trust_id,policy\n");
+    bs_text_add(&t, "urn,name,la_code,trust_id,policy\n");
     for (int s = 0; s < o->schools; s++) {
         school_urn(s, urn);
-        text_add(&t, "%s,Bench School %d,909,T1,000_flowchart\n", urn, s + 1);
+        bs_text_add(&t, "%s,Bench School %d,909,T1,000_flowchart\n", urn, s + 1);
     }
     if (!t.s || post_csv(b, "/v1/schools", t.s) != 0)
         goto out;
     t.len = 0;
-    text_add(&t, "urn,kind,from,to,session\n");
+    bs_text_add(&t, "urn,kind,from,to,session\n");
     for (int s = 0; s < o->schools; s++) {
         school_urn(s, urn);
         for (size_t i = 0; i < sizeof terms / sizeof *terms; i++)
-            text_add(&t, "%s,term,%s,%s,\n", urn, terms[i][0], terms[i][1]);
-        text_add(&t, "%s,closure,%s,%s,ALL\n", urn, bank_holiday, bank_holiday);
+            bs_text_add(&t, "%s,term,%s,%s,\n", urn, terms[i][0], terms[i][1]);
+        bs_text_add(&t, "%s,closure,%s,%s,ALL\n", urn, bank_holiday, bank_holiday);
     }
     if (!t.s || post_csv(b, "/v1/calendar", t.s) != 0)
         goto out;
@@ -491,12 +120,12 @@ static int load_reference(bench_t *b)
         school_urn(s, urn);
         for (int p = 0; p < o->pupils; p += 5000) { /* keep each body modest */
             t.len = 0;
-            text_add(&t, "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,"
-                         "on_roll_to,sen,fsm,eal,cla,social_worker\n");
+            bs_text_add(&t, "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,"
+                            "on_roll_to,sen,fsm,eal,cla,social_worker\n");
             for (int q = p; q < o->pupils && q < p + 5000; q++) {
                 pupil_upn(s, q, upn);
-                text_add(&t, "%s,%s,Ann,Smith,%d,%d-03-02,2025-09-01,,N,%c,N,N,N\n", urn, upn,
-                         1 + q % 6, 2019 - q % 6, q % 5 ? 'N' : 'Y');
+                bs_text_add(&t, "%s,%s,Ann,Smith,%d,%d-03-02,2025-09-01,,N,%c,N,N,N\n", urn, upn,
+                            1 + q % 6, 2019 - q % 6, q % 5 ? 'N' : 'Y');
             }
             if (!t.s || post_csv(b, "/v1/pupils", t.s) != 0)
                 goto out;
@@ -565,11 +194,11 @@ static uint32_t gen_rnd(gen_t *g, uint32_t n)
 
 /* gen_batch appends up to n marks as CSV rows (after a header) to t;
  * returns how many, 0 when the year is used up. */
-static int gen_batch(gen_t *g, const opts_t *o, int n, text_t *t)
+static int gen_batch(gen_t *g, const opts_t *o, int n, bs_text_t *t)
 {
     char urn[RC_URN_LEN + 1], upn[RC_UPN_LEN + 1], date[RC_DATE_STRLEN];
     int rows = 0;
-    text_add(t, "urn,upn,date,session,code,minutes_late,recorded_at\n");
+    bs_text_add(t, "urn,upn,date,session,code,minutes_late,recorded_at\n");
     while (rows < n && g->slot < g->nslots) {
         session_t sess = g->sessions[g->slot];
         date_format(g->dates[g->slot], date);
@@ -581,8 +210,8 @@ static int gen_batch(gen_t *g, const opts_t *o, int n, text_t *t)
                            : r < 7              ? "L"
                            : sess == SESSION_AM ? "/"
                                                 : "\\";
-        text_add(t, "%s,%s,%s,%s,%s,%s,%sT%s:00Z\n", urn, upn, date, session_str(sess), code,
-                 r == 6 ? "12" : "", date, sess == SESSION_AM ? "08:40" : "13:10");
+        bs_text_add(t, "%s,%s,%s,%s,%s,%s,%sT%s:00Z\n", urn, upn, date, session_str(sess), code,
+                    r == 6 ? "12" : "", date, sess == SESSION_AM ? "08:40" : "13:10");
         rows++;
         if (++g->pupil == o->pupils) {
             g->pupil = 0;
@@ -649,7 +278,7 @@ static int run_marks(bench_t *b, run_t *run)
     const opts_t *o = b->o;
     gen_t g = {0};
     long nbatches = (o->marks + o->batch - 1) / o->batch;
-    text_t *bodies = calloc((size_t)nbatches, sizeof *bodies);
+    bs_text_t *bodies = calloc((size_t)nbatches, sizeof *bodies);
     int *rows = calloc((size_t)nbatches, sizeof *rows);
     double *lat = calloc((size_t)nbatches, sizeof *lat);
     int err = -1, complained = 0;
@@ -676,17 +305,19 @@ static int run_marks(bench_t *b, run_t *run)
         }
     }
 
-    long long mem0 = redis_info(b, "memory", "used_memory");
-    long long aof0 = redis_info(b, "persistence", "aof_current_size");
-    double ci0 = proc_cpu_s(b->ingest_pid), cr0 = proc_cpu_s(b->redis_pid), cb0 = self_cpu_s();
+    long long mem0 = bs_redis_info(b->redis.c, "memory", "used_memory");
+    long long aof0 = bs_redis_info(b->redis.c, "persistence", "aof_current_size");
+    double ci0 = bs_proc_cpu_s(b->ingest_pid), cr0 = bs_proc_cpu_s(b->redis.pid),
+           cb0 = bs_self_cpu_s();
     long conns = 0;
-    double t0 = now_s();
-    for (long i = 0; i < nbatches && !stopping; i++) {
-        resp_t r;
-        double t1 = now_s();
-        if (http_call(b, "/v1/marks", "text/csv", bodies[i].s, bodies[i].len, &r, 0) != 0)
+    double t0 = bs_now_s();
+    for (long i = 0; i < nbatches && !bs_stopping; i++) {
+        bs_resp_t r;
+        double t1 = bs_now_s();
+        if (bs_http_send(b->curl, "POST", b->url, "/v1/marks", "text/csv", bodies[i].s,
+                         bodies[i].len, &r, 0) != 0)
             goto out; /* ingest died or hung: the figures would mean nothing */
-        lat[run->requests++] = (now_s() - t1) * 1000.0;
+        lat[run->requests++] = (bs_now_s() - t1) * 1000.0;
         long nc = 0;
         curl_easy_getinfo(b->curl, CURLINFO_NUM_CONNECTS, &nc);
         conns += nc;
@@ -702,13 +333,13 @@ static int run_marks(bench_t *b, run_t *run)
         free(r.body);
         run->published_seen += sub_drain(b, 0);
     }
-    run->seconds = now_s() - t0;
-    run->cpu_ingest = proc_cpu_s(b->ingest_pid) - ci0;
-    run->cpu_redis = proc_cpu_s(b->redis_pid) - cr0;
-    run->cpu_bench = self_cpu_s() - cb0;
+    run->seconds = bs_now_s() - t0;
+    run->cpu_ingest = bs_proc_cpu_s(b->ingest_pid) - ci0;
+    run->cpu_redis = bs_proc_cpu_s(b->redis.pid) - cr0;
+    run->cpu_bench = bs_self_cpu_s() - cb0;
     run->published_seen += sub_drain(b, 1000); /* the tail still in flight */
-    run->mem_delta = redis_info(b, "memory", "used_memory") - mem0;
-    run->aof_delta = redis_info(b, "persistence", "aof_current_size") - aof0;
+    run->mem_delta = bs_redis_info(b->redis.c, "memory", "used_memory") - mem0;
+    run->aof_delta = bs_redis_info(b->redis.c, "persistence", "aof_current_size") - aof0;
     run->connections = conns;
     if (run->requests) {
         qsort(lat, (size_t)run->requests, sizeof *lat, cmp_double);
@@ -717,12 +348,12 @@ static int run_marks(bench_t *b, run_t *run)
         run->max_ms = lat[run->requests - 1];
     }
     /* The size of a stored envelope, so redis-benchmark sends the same. */
-    redisReply *e = redisCommand(b->redis, "XREVRANGE rc:log:{%06d} + - COUNT 1", URN_BASE);
+    redisReply *e = redisCommand(b->redis.c, "XREVRANGE rc:log:{%06d} + - COUNT 1", URN_BASE);
     if (e && e->type == REDIS_REPLY_ARRAY && e->elements == 1 && e->element[0]->elements == 2 &&
         e->element[0]->element[1]->elements == 2)
         run->envelope_len = e->element[0]->element[1]->element[1]->len;
     freeReplyObject(e);
-    err = stopping ? -1 : 0;
+    err = bs_stopping ? -1 : 0;
 out:
     for (long i = 0; bodies && i < (o->marks + o->batch - 1) / o->batch; i++)
         free(bodies[i].s);
@@ -757,10 +388,10 @@ static double csv_rps(char *out)
  * random keys, and cmd; returns requests per second, or -1 (message printed). */
 static double redis_bench(bench_t *b, char *const cmd[])
 {
-    char port[16], n[24], p[16], log[BENCH_PATH_MAX + 32];
+    char port[16], n[24], p[16], log[BS_PATH_MAX + 32];
     char *argv[32];
     int a = 0, fds[2];
-    snprintf(port, sizeof port, "%d", b->redis_port);
+    snprintf(port, sizeof port, "%d", b->redis.port);
     snprintf(n, sizeof n, "%ld", b->o->redis_n);
     snprintf(p, sizeof p, "%d", b->o->batch);
     snprintf(log, sizeof log, "%s/redis-benchmark.log", b->dir);
@@ -774,24 +405,24 @@ static double redis_bench(bench_t *b, char *const cmd[])
     argv[a] = NULL;
     if (pipe(fds) != 0)
         return -1;
-    pid_t pid = spawn(argv, log, fds[1]);
+    pid_t pid = bs_spawn_out(argv, log, fds[1]);
     close(fds[1]);
-    text_t out = {0};
+    bs_text_t out = {0};
     char buf[4096];
     ssize_t got;
-    while ((got = read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR && !stopping))
+    while ((got = read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR && !bs_stopping))
         if (got > 0)
-            text_add(&out, "%.*s", (int)got, buf);
+            bs_text_add(&out, "%.*s", (int)got, buf);
     close(fds[0]);
     int status = 0;
     if (pid > 0) {
-        if (stopping)
+        if (bs_stopping)
             kill(pid, SIGTERM);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
     }
     double rps = out.s && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? csv_rps(out.s) : -1;
-    if (rps < 0 && !stopping)
+    if (rps < 0 && !bs_stopping)
         fprintf(stderr, "bench_ingest: redis-benchmark %s gave no figure (see %s)\n", cmd[0], log);
     free(out.s);
     return rps;
@@ -809,13 +440,13 @@ static void *zmq_receiver(void *arg)
 {
     zrecv_t *z = arg;
     zmq_pollitem_t it = {.socket = z->sub, .events = ZMQ_POLLIN};
-    while (!stopping && zmq_poll(&it, 1, 1000) > 0) {
+    while (!bs_stopping && zmq_poll(&it, 1, 1000) > 0) {
         zmq_msg_t m;
         zmq_msg_init(&m);
         while (zmq_msg_recv(&m, z->sub, ZMQ_DONTWAIT) >= 0) {
             if (!zmq_msg_more(&m)) {
                 z->got++;
-                z->last = now_s();
+                z->last = bs_now_s();
             }
             zmq_msg_close(&m);
             zmq_msg_init(&m);
@@ -866,10 +497,10 @@ static double zmq_ceiling(long n, long *got)
     pthread_t th;
     char body[88];
     memset(body, 'x', sizeof body);
-    double t0 = now_s();
+    double t0 = bs_now_s();
     if (pthread_create(&th, NULL, zmq_receiver, &z) != 0)
         goto out;
-    for (long i = 0; i < n && !stopping; i++) {
+    for (long i = 0; i < n && !bs_stopping; i++) {
         zmq_send(pub, "mark.100001.", 12, ZMQ_SNDMORE);
         zmq_send(pub, body, sizeof body, 0);
     }
@@ -882,24 +513,6 @@ out:
     zmq_close(sub);
     zmq_ctx_term(ctx);
     return rate;
-}
-
-/* ---- the machine ---- */
-
-static void cpu_model(char *out, size_t n)
-{
-    char line[256];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    snprintf(out, n, "unknown CPU");
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
-            const char *p = strchr(line, ':') + 1;
-            p += strspn(p, " \t");
-            snprintf(out, n, "%.*s", (int)strcspn(p, "\n"), p);
-            break;
-        }
-    if (f)
-        fclose(f);
 }
 
 /* ---- main ---- */
@@ -921,17 +534,6 @@ static void usage(void)
             ROLLCALL_BINARY_DIR);
 }
 
-/* parse_long reads argv[i + 1] as an integer in [lo, hi]; -1 when it is not. */
-static long parse_long(int argc, char **argv, int i, long lo, long hi)
-{
-    if (i + 1 >= argc)
-        return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(argv[i + 1], &end, 10);
-    return errno || end == argv[i + 1] || *end || v < lo || v > hi ? -1 : v;
-}
-
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
     *o = (opts_t){.marks = 200000, .pupils = 1000, .schools = 1, .batch = 1000, .zmq_n = 500000};
@@ -947,17 +549,18 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             snprintf(o->ingest, sizeof o->ingest, "%s", argv[++i]);
             continue;
         }
-        if (strcmp(a, "--marks") == 0 && (v = parse_long(argc, argv, i, 1, 100000000)) > 0)
+        if (strcmp(a, "--marks") == 0 && (v = bs_parse_long(argc, argv, i, 1, 100000000)) > 0)
             o->marks = v;
-        else if (strcmp(a, "--pupils") == 0 && (v = parse_long(argc, argv, i, 1, 99999)) > 0)
+        else if (strcmp(a, "--pupils") == 0 && (v = bs_parse_long(argc, argv, i, 1, 99999)) > 0)
             o->pupils = (int)v;
-        else if (strcmp(a, "--schools") == 0 && (v = parse_long(argc, argv, i, 1, 7999)) > 0)
+        else if (strcmp(a, "--schools") == 0 && (v = bs_parse_long(argc, argv, i, 1, 7999)) > 0)
             o->schools = (int)v;
-        else if (strcmp(a, "--batch") == 0 && (v = parse_long(argc, argv, i, 1, 100000)) > 0)
+        else if (strcmp(a, "--batch") == 0 && (v = bs_parse_long(argc, argv, i, 1, 100000)) > 0)
             o->batch = (int)v;
-        else if (strcmp(a, "--redis-n") == 0 && (v = parse_long(argc, argv, i, 1, 100000000)) > 0)
+        else if (strcmp(a, "--redis-n") == 0 &&
+                 (v = bs_parse_long(argc, argv, i, 1, 100000000)) > 0)
             o->redis_n = v;
-        else if (strcmp(a, "--zmq-n") == 0 && (v = parse_long(argc, argv, i, 1, 100000000)) > 0)
+        else if (strcmp(a, "--zmq-n") == 0 && (v = bs_parse_long(argc, argv, i, 1, 100000000)) > 0)
             o->zmq_n = v;
         else
             return -1;
@@ -983,10 +586,10 @@ static void report(bench_t *b, const run_t *run, double fcall, double xadd, doub
     char model[128], rver[32];
     struct utsname u;
     int major, minor, patch;
-    cpu_model(model, sizeof model);
+    bs_cpu_model(model, sizeof model);
     uname(&u);
     zmq_version(&major, &minor, &patch);
-    redis_info_str(b, "server", "redis_version", rver, sizeof rver);
+    bs_redis_info_str(b->redis.c, "server", "redis_version", rver, sizeof rver);
     double ingest = run->seconds > 0 ? (double)run->accepted / run->seconds : -1;
     double per_k = run->accepted ? 1000.0 / (double)run->accepted : 0;
 
@@ -1046,8 +649,8 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    if (find_program("redis-server", b.redis_server) != 0 ||
-        find_program("redis-benchmark", b.redis_benchmark) != 0) {
+    if (bs_find_program("redis-server", b.redis.server) != 0 ||
+        bs_find_program("redis-benchmark", b.redis_benchmark) != 0) {
         fprintf(stderr, "bench_ingest: redis-server and redis-benchmark must be on PATH "
                         "(Debian/Ubuntu: apt-get install redis-server redis-tools)\n");
         return EXIT_FAILURE;
@@ -1059,31 +662,29 @@ int main(int argc, char **argv)
                 o.ingest);
         return EXIT_FAILURE;
     }
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end early */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    bs_catch_signals();
 
-    const char *tmp = getenv("TMPDIR");
-    snprintf(b.dir, sizeof b.dir, "%s/rollcall-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(b.dir)) {
+    if (bs_make_temp_dir(b.dir) != 0) {
         fprintf(stderr, "bench_ingest: mkdtemp %s: %s\n", b.dir, strerror(errno));
         return EXIT_FAILURE;
     }
-    b.redis_port = free_port();
-    b.http_port = free_port();
-    b.pub_port = free_port();
+    snprintf(b.redis.dir, sizeof b.redis.dir, "%s", b.dir);
+    b.redis.port = bs_free_port();
+    b.http_port = bs_free_port();
+    b.pub_port = bs_free_port();
     snprintf(b.url, sizeof b.url, "http://127.0.0.1:%d", b.http_port);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (b.redis_port < 0 || b.http_port < 0 || b.pub_port < 0 || !(b.curl = curl_easy_init())) {
+    if (b.redis.port < 0 || b.http_port < 0 || b.pub_port < 0 || !(b.curl = curl_easy_init())) {
         fprintf(stderr, "bench_ingest: no free loopback port, or libcurl failed\n");
         goto out;
     }
     curl_easy_setopt(b.curl, CURLOPT_TIMEOUT, 120L);
     curl_easy_setopt(b.curl, CURLOPT_TCP_NODELAY, 1L);
     fprintf(stderr, "bench_ingest: redis-server on %d, rollcall-ingest on %d (pub %d), in %s\n",
-            b.redis_port, b.http_port, b.pub_port, b.dir);
-    if (redis_start(&b) != 0 || ingest_start(&b) != 0)
+            b.redis.port, b.http_port, b.pub_port, b.dir);
+    if (bs_redis_start(&b.redis, "always") != 0 ||
+        bs_ingest_start(o.ingest, b.dir, b.redis.port, b.http_port, b.pub_port, b.curl,
+                        &b.ingest_pid) != 0)
         goto out;
 
     /* Subscribe before the marks flow; the reference data gives it time to join. */
@@ -1102,7 +703,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_ingest: loading %d school(s), %d pupils each\n", o.schools, o.pupils);
     if (load_reference(&b) != 0)
         goto out;
-    sleep_ms(200);
+    bs_sleep_ms(200);
     fprintf(stderr, "bench_ingest: POSTing %ld marks in batches of %d\n", o.marks, o.batch);
     if (run_marks(&b, &run) != 0)
         goto out;
@@ -1128,13 +729,13 @@ int main(int argc, char **argv)
     char *xadd_cmd[] = {"XADD", "rc:x:{b}", "*", "e", payload, NULL};
     char *hset_cmd[] = {"HSET", "rc:h:{b}:__rand_int__", "f:__rand_int__", "1:1:0", NULL};
     double fcall = redis_bench(&b, fcall_cmd);
-    double xadd = stopping ? -1 : redis_bench(&b, xadd_cmd);
-    double hset = stopping ? -1 : redis_bench(&b, hset_cmd);
+    double xadd = bs_stopping ? -1 : redis_bench(&b, xadd_cmd);
+    double hset = bs_stopping ? -1 : redis_bench(&b, hset_cmd);
 
     fprintf(stderr, "bench_ingest: ZeroMQ PUB->SUB, %ld messages\n", o.zmq_n);
     long zgot = 0;
-    double zrate = stopping ? -1 : zmq_ceiling(o.zmq_n, &zgot);
-    if (stopping)
+    double zrate = bs_stopping ? -1 : zmq_ceiling(o.zmq_n, &zgot);
+    if (bs_stopping)
         goto out;
     report(&b, &run, fcall, xadd, hset, zrate, zgot);
     status = EXIT_SUCCESS;
@@ -1146,13 +747,11 @@ out:
     if (b.curl)
         curl_easy_cleanup(b.curl);
     curl_global_cleanup();
-    if (b.redis)
-        redisFree(b.redis);
-    stop_child(&b.ingest_pid, 5000);
-    stop_child(&b.redis_pid, 10000);
+    bs_stop(&b.ingest_pid, 5000);
+    bs_redis_stop(&b.redis);
     if (o.keep)
         fprintf(stderr, "bench_ingest: kept %s\n", b.dir);
     else
-        remove_tree(b.dir);
+        bs_remove_tree(b.dir);
     return status;
 }

@@ -10,29 +10,23 @@
  * simulator's own ceiling for the same requests at the same concurrency (a libcurl multi loop in
  * this process); B: the 3,000/min limit, a batch of --batch messages, beside the limiter's floor.
  * Prints its figures; asserts none. Usage: bench_notify --help. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "benchsupport.h"
 #include "notify/gateway.h"
 #include "rollcall/date.h"
 #include "rollcall/ids.h"
@@ -44,17 +38,16 @@
 #define ROLLCALL_SOURCE_DIR "."
 #endif
 
-#define BENCH_PATH_MAX 512
-#define SCHOOLS_MAX    50
-#define POLICY         "001_attendance_process"
-#define SERVICE_ID     "26785a09-ab16-4eb0-8407-a37497a57506"
-#define API_KEY        "rollcall_bench-" SERVICE_ID "-3d844edf-8d35-48ac-975b-e847b4f122b0"
-#define SMS_TPL        "f33517ff-2a88-4f6e-b855-c550268ce08a"
-#define EMAIL_TPL      "a0b1c2d3-e4f5-4a6b-8c7d-8e9f0a1b2c3d"
-#define RATE_NONE      1000000 /* notify's highest rate_per_minute: no limit in practice */
-#define RATE_NOTIFY    3000    /* GOV.UK Notify's limit per API key */
-#define POLL_MS        5
-#define CMDSTATS_MAX   64
+#define SCHOOLS_MAX  50
+#define POLICY       "001_attendance_process"
+#define SERVICE_ID   "26785a09-ab16-4eb0-8407-a37497a57506"
+#define API_KEY      "rollcall_bench-" SERVICE_ID "-3d844edf-8d35-48ac-975b-e847b4f122b0"
+#define SMS_TPL      "f33517ff-2a88-4f6e-b855-c550268ce08a"
+#define EMAIL_TPL    "a0b1c2d3-e4f5-4a6b-8c7d-8e9f0a1b2c3d"
+#define RATE_NONE    1000000 /* notify's highest rate_per_minute: no limit in practice */
+#define RATE_NOTIFY  3000    /* GOV.UK Notify's limit per API key */
+#define POLL_MS      5
+#define CMDSTATS_MAX 64
 
 /* What the run was asked for. */
 typedef struct {
@@ -64,32 +57,24 @@ typedef struct {
     int keep;             /* leave the temp dir (logs, AOF) behind */
     char appendfsync[16]; /* Redis's appendfsync: always (production), everysec, no */
     int run_a, run_b;     /* which measurements to make */
-    char notify[BENCH_PATH_MAX], rules[BENCH_PATH_MAX], ingest[BENCH_PATH_MAX];
-    char sim[BENCH_PATH_MAX], policies_dir[BENCH_PATH_MAX], templates_dir[BENCH_PATH_MAX];
+    char notify[BS_PATH_MAX], rules[BS_PATH_MAX], ingest[BS_PATH_MAX];
+    char sim[BS_PATH_MAX], policies_dir[BS_PATH_MAX], templates_dir[BS_PATH_MAX];
 } opts_t;
 
 /* The run's processes, ports and connections. */
 typedef struct {
     const opts_t *o;
-    char dir[BENCH_PATH_MAX];       /* temp dir: AOF, logs, templates */
-    char tdir[BENCH_PATH_MAX + 16]; /* the templates notify reads */
-    char redis_server[BENCH_PATH_MAX];
-    int redis_port, http_port, ingest_pub, rules_pub, notify_pub, sim_port;
-    pid_t redis_pid, ingest_pid, rules_pid, sim_pid, notify_pid;
-    redisContext *redis; /* the bench's own: polling, INFO */
-    CURL *curl;          /* ingest's API, one keep-alive connection */
-    CURL *sim_curl;      /* the simulator's /_sim/, another */
+    char dir[BS_PATH_MAX];       /* temp dir: AOF, logs, templates */
+    char tdir[BS_PATH_MAX + 16]; /* the templates notify reads */
+    bs_redis_t redis;            /* its connection is the bench's own: polling, INFO */
+    int http_port, ingest_pub, rules_pub, notify_pub, sim_port;
+    pid_t ingest_pid, rules_pid, sim_pid, notify_pid;
+    CURL *curl;     /* ingest's API, one keep-alive connection */
+    CURL *sim_curl; /* the simulator's /_sim/, another */
     char ingest_url[64], sim_url[64];
     char urns[SCHOOLS_MAX][RC_URN_LEN + 1];
     int mobiles; /* contacts numbered so far: each gets its own mobile and address */
 } bench_t;
-
-/* One HTTP answer. */
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-} resp_t;
 
 /* One Redis command's share of a run (INFO commandstats). */
 typedef struct {
@@ -124,21 +109,6 @@ typedef struct {
     int ok; /* every expected message arrived */
 } run_t;
 
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static rc_time_t wall_us(void)
 {
     struct timespec ts;
@@ -146,131 +116,7 @@ static rc_time_t wall_us(void)
     return (rc_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* ---- processes (as bench_rules.c) ---- */
-
-/* find_program looks name up in PATH into out; returns 0, or -1 when absent. */
-static int find_program(const char *name, char out[BENCH_PATH_MAX])
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
-    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, BENCH_PATH_MAX, "%s/%s", d, name);
-        if (access(out, X_OK) == 0)
-            return 0;
-    }
-    return -1;
-}
-
-/* free_port returns a loopback TCP port nobody listens on now, or -1. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* spawn starts argv with stdout and stderr to the log; the child dies with
- * the bench. Returns the pid, or -1. */
-static pid_t spawn(char *const argv[], const char *log)
-{
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    execv(argv[0], argv);
-    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-}
-
-/* stop_child sends SIGTERM, waits up to timeout_ms, then SIGKILL; reaps it. */
-static void stop_child(pid_t *pid, int timeout_ms)
-{
-    if (*pid <= 0)
-        return;
-    kill(*pid, SIGTERM);
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-        if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-            *pid = 0;
-            return;
-        }
-        sleep_ms(10);
-    }
-    kill(*pid, SIGKILL);
-    waitpid(*pid, NULL, 0);
-    *pid = 0;
-}
-
-/* exited is true when pid has exited (and is then reaped). */
-static int exited(pid_t *pid)
-{
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid) {
-        *pid = 0;
-        return 1;
-    }
-    return *pid <= 0;
-}
-
-/* wait_log waits until the log file holds needle; 0, or -1 when the
- * process exited or timeout_ms passed. */
-static int wait_log(pid_t *pid, const char *log, const char *needle, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms && !stopping; waited += 20) {
-        FILE *f = fopen(log, "r");
-        char line[8192];
-        int found = 0;
-        while (f && !found && fgets(line, sizeof line, f))
-            found = strstr(line, needle) != NULL;
-        if (f)
-            fclose(f);
-        if (found)
-            return 0;
-        if (exited(pid))
-            return -1;
-        sleep_ms(20);
-    }
-    return -1;
-}
-
-/* remove_tree deletes dir and everything under it (files and directories only). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[BENCH_PATH_MAX * 2];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
+/* ---- files ---- */
 
 /* copy_tree copies the files and directories under src into dst (made);
  * 0, or -1 with errno set. */
@@ -282,7 +128,7 @@ static int copy_tree(const char *src, const char *dst)
     while (err == 0 && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char s[BENCH_PATH_MAX * 2], t[BENCH_PATH_MAX * 2], buf[65536];
+        char s[BS_PATH_MAX * 2], t[BS_PATH_MAX * 2], buf[65536];
         struct stat st;
         snprintf(s, sizeof s, "%s/%s", src, e->d_name);
         snprintf(t, sizeof t, "%s/%s", dst, e->d_name);
@@ -307,137 +153,7 @@ static int copy_tree(const char *src, const char *dst)
     return err;
 }
 
-/* proc_cpu_s returns the user + system CPU seconds pid has used, or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* ---- redis-server ---- */
-
-/* redis_start starts redis-server as production runs it (AOF, fsync always;
- * automatic AOF rewrites off, so none lands inside a timed run). Returns 0
- * once it answers PING. */
-static int redis_start(bench_t *b)
-{
-    char port[16], log[BENCH_PATH_MAX + 16];
-    snprintf(port, sizeof port, "%d", b->redis_port);
-    snprintf(log, sizeof log, "%s/redis.log", b->dir);
-    char *argv[] = {b->redis_server,
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    port,
-                    "--dir",
-                    b->dir,
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    (char *)b->o->appendfsync,
-                    "--save",
-                    "",
-                    "--auto-aof-rewrite-percentage",
-                    "0",
-                    "--daemonize",
-                    "no",
-                    NULL};
-    if ((b->redis_pid = spawn(argv, log)) < 0) {
-        fprintf(stderr, "bench_notify: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    struct timeval tv = {30, 0};
-    for (int i = 0; i < 200 && !stopping && !exited(&b->redis_pid); i++) {
-        redisContext *c = redisConnectWithTimeout("127.0.0.1", b->redis_port, tv);
-        redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
-        int up = r && r->type == REDIS_REPLY_STATUS;
-        freeReplyObject(r);
-        if (up) {
-            redisSetTimeout(c, tv);
-            b->redis = c;
-            return 0;
-        }
-        if (c)
-            redisFree(c);
-        sleep_ms(25);
-    }
-    fprintf(stderr, "bench_notify: redis-server did not answer on port %d (see %s)\n",
-            b->redis_port, log);
-    return -1;
-}
-
-/* redis_info returns the integer field name from INFO section, or -1. */
-static long long redis_info(bench_t *b, const char *section, const char *name)
-{
-    redisReply *r = redisCommand(b->redis, "INFO %s", section);
-    long long v = -1;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char key[64];
-        snprintf(key, sizeof key, "\n%s:", name);
-        const char *p = strstr(r->str, key);
-        if (p)
-            v = atoll(p + strlen(key));
-    }
-    freeReplyObject(r);
-    return v;
-}
-
-/* redis_info_str copies the string field name from INFO section into out. */
-static void redis_info_str(bench_t *b, const char *section, const char *name, char *out, size_t n)
-{
-    redisReply *r = redisCommand(b->redis, "INFO %s", section);
-    snprintf(out, n, "?");
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char key[64];
-        snprintf(key, sizeof key, "\n%s:", name);
-        const char *p = strstr(r->str, key);
-        if (p) {
-            p += strlen(key);
-            snprintf(out, n, "%.*s", (int)strcspn(p, "\r\n"), p);
-        }
-    }
-    freeReplyObject(r);
-}
-
-/* redis_u64 runs a command answering a number or a numeric string (GET,
- * HGET, XLEN); returns it, 0 for nil, or -1 when Redis failed. */
-static long long redis_u64(redisContext *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static long long redis_u64(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    long long v = -1;
-    if (r && r->type == REDIS_REPLY_INTEGER)
-        v = r->integer;
-    else if (r && r->type == REDIS_REPLY_STRING)
-        v = atoll(r->str);
-    else if (r && r->type == REDIS_REPLY_NIL)
-        v = 0;
-    freeReplyObject(r);
-    return v;
-}
+/* ---- Redis ---- */
 
 /* redis_ok runs a command and is 1 when Redis did not answer an error. */
 static int redis_ok(redisContext *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -455,7 +171,7 @@ static int redis_ok(redisContext *c, const char *fmt, ...)
 /* redis_commandstats reads INFO commandstats into out; returns how many. */
 static int redis_commandstats(bench_t *b, cmdstat_t out[CMDSTATS_MAX])
 {
-    redisReply *r = redisCommand(b->redis, "INFO commandstats");
+    redisReply *r = redisCommand(b->redis.c, "INFO commandstats");
     int n = 0;
     for (const char *p = r && r->type == REDIS_REPLY_STRING ? r->str : NULL;
          p && (p = strstr(p, "cmdstat_")) && n < CMDSTATS_MAX; p++) {
@@ -472,96 +188,11 @@ static int redis_commandstats(bench_t *b, cmdstat_t out[CMDSTATS_MAX])
 
 /* ---- HTTP ---- */
 
-/* Growable text. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} text_t;
-
-static int text_add(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int text_add(text_t *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return -1;
-        if (t->s && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return 0;
-        }
-        size_t cap = t->cap ? t->cap * 2 : 65536;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = realloc(t->s, cap);
-        if (!s)
-            return -1;
-        t->s = s;
-        t->cap = cap;
-    }
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    resp_t *r = ctx;
-    char *body = realloc(r->body, r->len + size * n + 1);
-    if (!body)
-        return 0;
-    memcpy(body + r->len, p, size * n);
-    r->len += size * n;
-    body[r->len] = '\0';
-    r->body = body;
-    return size * n;
-}
-
-/* http_call sends method (GET, POST or DELETE) to base + path over curl's
- * keep-alive connection; body only for POST. 0 with *r filled (free r->body),
- * -1 when the transport failed (message printed unless quiet). */
-static int http_call(CURL *curl, const char *base, const char *method, const char *path,
-                     const char *ctype, const char *body, size_t len, resp_t *r, int quiet)
-{
-    char full[256], ct[96];
-    struct curl_slist *h = NULL;
-    memset(r, 0, sizeof *r);
-    snprintf(full, sizeof full, "%s%s", base, path);
-    snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "text/csv");
-    h = curl_slist_append(h, ct);
-    h = curl_slist_append(h, "Expect:");
-    curl_easy_setopt(curl, CURLOPT_URL, full);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL);
-    if (body) {
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-        if (strcmp(method, "GET") != 0)
-            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    }
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-    CURLcode rc = curl_easy_perform(curl);
-    curl_slist_free_all(h);
-    if (rc != CURLE_OK) {
-        if (!quiet)
-            fprintf(stderr, "bench_notify: %s %s%s: %s\n", method, base, path,
-                    curl_easy_strerror(rc));
-        free(r->body);
-        r->body = NULL;
-        return -1;
-    }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-    return 0;
-}
-
 /* ingest_post POSTs body to ingest; -1 when ingest failed or refused a row. */
-static int ingest_post(bench_t *b, const char *path, const char *ctype, const text_t *t)
+static int ingest_post(bench_t *b, const char *path, const char *ctype, const bs_text_t *t)
 {
-    resp_t r;
-    if (http_call(b->curl, b->ingest_url, "POST", path, ctype, t->s, t->len, &r, 0) != 0)
+    bs_resp_t r;
+    if (bs_http_send(b->curl, "POST", b->ingest_url, path, ctype, t->s, t->len, &r, 0) != 0)
         return -1;
     json_t *j = r.body ? json_loads(r.body, 0, NULL) : NULL;
     int ok =
@@ -577,8 +208,8 @@ static int ingest_post(bench_t *b, const char *path, const char *ctype, const te
 /* sim_json GETs path from the simulator and parses it; NULL on failure. */
 static json_t *sim_json(bench_t *b, const char *path)
 {
-    resp_t r;
-    if (http_call(b->sim_curl, b->sim_url, "GET", path, NULL, NULL, 0, &r, 0) != 0)
+    bs_resp_t r;
+    if (bs_http_send(b->sim_curl, "GET", b->sim_url, path, NULL, NULL, 0, &r, 0) != 0)
         return NULL;
     json_t *j = r.status == 200 && r.body ? json_loads(r.body, 0, NULL) : NULL;
     free(r.body);
@@ -597,8 +228,9 @@ static long long sim_count(bench_t *b)
 /* sim_clear forgets the simulator's messages; 0 or -1. */
 static int sim_clear(bench_t *b)
 {
-    resp_t r;
-    if (http_call(b->sim_curl, b->sim_url, "DELETE", "/_sim/messages", NULL, NULL, 0, &r, 0) != 0)
+    bs_resp_t r;
+    if (bs_http_send(b->sim_curl, "DELETE", b->sim_url, "/_sim/messages", NULL, NULL, 0, &r, 0) !=
+        0)
         return -1;
     free(r.body);
     return r.status == 200 ? 0 : -1;
@@ -606,42 +238,10 @@ static int sim_clear(bench_t *b)
 
 /* ---- the services ---- */
 
-static int ingest_start(bench_t *b)
-{
-    char rport[16], hport[16], pub[64], log[BENCH_PATH_MAX + 16];
-    snprintf(rport, sizeof rport, "%d", b->redis_port);
-    snprintf(hport, sizeof hport, "%d", b->http_port);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", b->ingest_pub);
-    snprintf(log, sizeof log, "%s/ingest.log", b->dir);
-    char *argv[] = {(char *)b->o->ingest,
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--pub-endpoint",
-                    pub,
-                    "--clock",
-                    "replay",
-                    NULL};
-    if ((b->ingest_pid = spawn(argv, log)) < 0)
-        return -1;
-    for (int i = 0; i < 500 && !stopping && !exited(&b->ingest_pid); i++) {
-        resp_t r;
-        if (http_call(b->curl, b->ingest_url, "GET", "/healthz", NULL, NULL, 0, &r, 1) == 0) {
-            free(r.body);
-            if (r.status == 200)
-                return 0;
-        }
-        sleep_ms(20);
-    }
-    fprintf(stderr, "bench_notify: rollcall-ingest did not become healthy (see %s)\n", log);
-    return -1;
-}
-
 static int rules_start(bench_t *b)
 {
-    char rport[16], sub[64], pub[64], log[BENCH_PATH_MAX + 16];
-    snprintf(rport, sizeof rport, "%d", b->redis_port);
+    char rport[16], sub[64], pub[64], log[BS_PATH_MAX + 16];
+    snprintf(rport, sizeof rport, "%d", b->redis.port);
     snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", b->ingest_pub);
     snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", b->rules_pub);
     snprintf(log, sizeof log, "%s/rules.log", b->dir);
@@ -657,8 +257,8 @@ static int rules_start(bench_t *b)
                     "--clock",
                     "replay",
                     NULL};
-    if ((b->rules_pid = spawn(argv, log)) < 0 ||
-        wait_log(&b->rules_pid, log, "\"service.ready\"", 15000) != 0) {
+    if ((b->rules_pid = bs_spawn(argv, log)) < 0 ||
+        bs_wait_log(&b->rules_pid, log, "\"service.ready\"", 15000) != 0) {
         fprintf(stderr, "bench_notify: rollcall-rules did not start (see %s)\n", log);
         return -1;
     }
@@ -670,13 +270,13 @@ static int rules_start(bench_t *b)
  * nowhere: notify is measured sending, not taking receipts. */
 static int sim_start(bench_t *b)
 {
-    char port[16], log[BENCH_PATH_MAX + 16];
+    char port[16], log[BS_PATH_MAX + 16];
     snprintf(port, sizeof port, "%d", b->sim_port);
     snprintf(log, sizeof log, "%s/sim.log", b->dir);
     char *argv[] = {(char *)b->o->sim, "--port",          port,  "--notify-service-id",
                     SERVICE_ID,        "--deliver-after", "0ms", NULL};
-    if ((b->sim_pid = spawn(argv, log)) < 0 ||
-        wait_log(&b->sim_pid, log, "\"sim.ready\"", 15000) != 0) {
+    if ((b->sim_pid = bs_spawn(argv, log)) < 0 ||
+        bs_wait_log(&b->sim_pid, log, "\"sim.ready\"", 15000) != 0) {
         fprintf(stderr, "bench_notify: rollcall-gateway-sim did not start (see %s)\n", log);
         return -1;
     }
@@ -688,8 +288,8 @@ static int sim_start(bench_t *b)
  * replay clock, no quiet hours, no receipt listener. */
 static int notify_start(bench_t *b, const char *name, int in_flight, int rate)
 {
-    char rport[16], sub[64], pub[64], fly[16], rpm[16], log[BENCH_PATH_MAX + 64];
-    snprintf(rport, sizeof rport, "%d", b->redis_port);
+    char rport[16], sub[64], pub[64], fly[16], rpm[16], log[BS_PATH_MAX + 64];
+    snprintf(rport, sizeof rport, "%d", b->redis.port);
     snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", b->rules_pub);
     snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", b->notify_pub);
     snprintf(fly, sizeof fly, "%d", in_flight);
@@ -721,12 +321,12 @@ static int notify_start(bench_t *b, const char *name, int in_flight, int rate)
                     "--rate-per-minute",
                     rpm,
                     NULL};
-    if ((b->notify_pid = spawn(argv, log)) < 0 ||
-        wait_log(&b->notify_pid, log, "\"service.ready\"", 15000) != 0) {
+    if ((b->notify_pid = bs_spawn(argv, log)) < 0 ||
+        bs_wait_log(&b->notify_pid, log, "\"service.ready\"", 15000) != 0) {
         fprintf(stderr, "bench_notify: rollcall-notify did not start (see %s)\n", log);
         return -1;
     }
-    sleep_ms(300); /* its SUB socket joins rules' PUB: the tick's events must not miss it */
+    bs_sleep_ms(300); /* its SUB socket joins rules' PUB: the tick's events must not miss it */
     return 0;
 }
 
@@ -735,7 +335,7 @@ static int notify_start(bench_t *b, const char *name, int in_flight, int rate)
  * would (tests/test_notify.c does the same). */
 static int templates_setup(bench_t *b)
 {
-    char file[BENCH_PATH_MAX + 48];
+    char file[BS_PATH_MAX + 48];
     snprintf(b->tdir, sizeof b->tdir, "%s/templates", b->dir);
     snprintf(file, sizeof file, "%s/first_day_absence.yaml", b->tdir);
     if (copy_tree(b->o->templates_dir, b->tdir) != 0) {
@@ -778,48 +378,49 @@ static void pupil_upn(int s, int p, char upn[RC_UPN_LEN + 1])
 static int load_trust(bench_t *b)
 {
     const opts_t *o = b->o;
-    text_t t = {0};
+    bs_text_t t = {0};
     char upn[RC_UPN_LEN + 1];
     int err = -1;
-    text_add(&t, "urn,name,la_code,trust_id,policy\n");
+    bs_text_add(&t, "urn,name,la_code,trust_id,policy\n");
     for (int s = 0; s < o->schools; s++) {
         snprintf(b->urns[s], sizeof b->urns[s], "%u", 100001u + (unsigned)s % SCHOOLS_MAX);
-        text_add(&t, "%s,Bench Academy %d,909,T1,%s\n", b->urns[s], s + 1, POLICY);
+        bs_text_add(&t, "%s,Bench Academy %d,909,T1,%s\n", b->urns[s], s + 1, POLICY);
     }
     if (!t.s || ingest_post(b, "/v1/schools", "text/csv", &t) != 0)
         goto out;
     t.len = 0;
-    text_add(&t, "urn,kind,from,to,session\n");
+    bs_text_add(&t, "urn,kind,from,to,session\n");
     for (int s = 0; s < o->schools; s++)
-        text_add(&t, "%s,term,%s,%s,\n", b->urns[s], TERM_FROM, TERM_TO);
+        bs_text_add(&t, "%s,term,%s,%s,\n", b->urns[s], TERM_FROM, TERM_TO);
     if (!t.s || ingest_post(b, "/v1/calendar", "text/csv", &t) != 0)
         goto out;
     for (int s = 0; s < o->schools; s++) {
         t.len = 0;
-        text_add(&t, "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,"
-                     "on_roll_to,sen,fsm,eal,cla,social_worker\n");
+        bs_text_add(&t, "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,"
+                        "on_roll_to,sen,fsm,eal,cla,social_worker\n");
         for (int p = 0; p < o->pupils; p++) {
             int yg = 7 + p % 5;
             pupil_upn(s, p, upn);
-            text_add(&t, "%s,%s,Ann,Smith,%d,%d-03-02,%s,,N,N,N,N,N\n", b->urns[s], upn, yg,
-                     2014 - (yg - 7), TERM_FROM);
+            bs_text_add(&t, "%s,%s,Ann,Smith,%d,%d-03-02,%s,,N,N,N,N,N\n", b->urns[s], upn, yg,
+                        2014 - (yg - 7), TERM_FROM);
         }
         if (!t.s || ingest_post(b, "/v1/pupils", "text/csv", &t) != 0)
             goto out;
         t.len = 0;
-        text_add(&t, "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
-                     "priority\n");
+        bs_text_add(&t, "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
+                        "priority\n");
         for (int p = 0; p < o->pupils; p++) {
             pupil_upn(s, p, upn);
             for (int k = 0; k < 2; k++, b->mobiles++)
-                text_add(&t, "%s,%s-%c,Parent %c Smith,%s,Y,+447700%06d,parent.%d@example.org,%d\n",
-                         upn, upn, k ? 'f' : 'm', k ? 'B' : 'A', k ? "father" : "mother",
-                         100000 + b->mobiles, b->mobiles, k + 1);
+                bs_text_add(&t,
+                            "%s,%s-%c,Parent %c Smith,%s,Y,+447700%06d,parent.%d@example.org,%d\n",
+                            upn, upn, k ? 'f' : 'm', k ? 'B' : 'A', k ? "father" : "mother",
+                            100000 + b->mobiles, b->mobiles, k + 1);
         }
         if (!t.s || ingest_post(b, "/v1/contacts", "text/csv", &t) != 0)
             goto out;
         /* The school's phone the message quotes (schools.csv has no column for it yet). */
-        if (!redis_ok(b->redis, "HSET rc:school:{%s} phone %s", b->urns[s], "01632 960100"))
+        if (!redis_ok(b->redis.c, "HSET rc:school:{%s} phone %s", b->urns[s], "01632 960100"))
             goto out;
     }
     err = 0;
@@ -831,8 +432,8 @@ out:
 /* post_clock moves ingest's replay clock to day at hh:mm, London (BST). */
 static int post_clock(bench_t *b, const char *day, int hh, int mm)
 {
-    text_t t = {0};
-    text_add(&t, "{\"now\": \"%sT%02d:%02d:00+01:00\"}", day, hh, mm);
+    bs_text_t t = {0};
+    bs_text_add(&t, "{\"now\": \"%sT%02d:%02d:00+01:00\"}", day, hh, mm);
     int err = t.s ? ingest_post(b, "/v1/clock", "application/json", &t) : -1;
     free(t.s);
     return err;
@@ -841,23 +442,23 @@ static int post_clock(bench_t *b, const char *day, int hh, int mm)
 /* rules_caught_up waits until rules has applied every school's log. */
 static int rules_caught_up(bench_t *b, int timeout_ms)
 {
-    for (int waited = 0; waited <= timeout_ms && !stopping; waited += 10) {
+    for (int waited = 0; waited <= timeout_ms && !bs_stopping; waited += 10) {
         int behind = 0;
         for (int s = 0; s < b->o->schools && !behind; s++) {
-            long long seq = redis_u64(b->redis, "GET rc:seq:{%s}", b->urns[s]);
-            long long pos = redis_u64(b->redis, "HGET rs:school:{%s} pos", b->urns[s]);
+            long long seq = bs_redis_u64(b->redis.c, "GET rc:seq:{%s}", b->urns[s]);
+            long long pos = bs_redis_u64(b->redis.c, "HGET rs:school:{%s} pos", b->urns[s]);
             behind = seq < 0 || pos < seq;
         }
         if (!behind)
             return 0;
-        if (b->redis->err) {
+        if (b->redis.c->err) {
             fprintf(stderr, "bench_notify: the bench's Redis connection failed: %s\n",
-                    b->redis->errstr);
+                    b->redis.c->errstr);
             return -1;
         }
-        if (exited(&b->rules_pid))
+        if (bs_exited(&b->rules_pid))
             break;
-        sleep_ms(10);
+        bs_sleep_ms(10);
     }
     fprintf(stderr, "bench_notify: rollcall-rules did not catch up (see %s/rules.log)\n", b->dir);
     return -1;
@@ -870,20 +471,20 @@ static int register_day(bench_t *b, const char *day, int (*absent)(const opts_t 
                         int arg)
 {
     const opts_t *o = b->o;
-    text_t t = {0};
+    bs_text_t t = {0};
     char upn[RC_UPN_LEN + 1];
     int n = 0;
     if (post_clock(b, day, 8, 0) != 0)
         return -1;
     for (int s = 0; s < o->schools; s++) {
         t.len = 0;
-        text_add(&t, "urn,upn,date,session,code,minutes_late,recorded_at\n");
+        bs_text_add(&t, "urn,upn,date,session,code,minutes_late,recorded_at\n");
         for (int p = 0; p < o->pupils; p++) {
             int a = absent(o, s, p, arg);
             n += a;
             pupil_upn(s, p, upn);
-            text_add(&t, "%s,%s,%s,AM,%s,,%sT08:55:00+01:00\n", b->urns[s], upn, day, a ? "N" : "/",
-                     day);
+            bs_text_add(&t, "%s,%s,%s,AM,%s,,%sT08:55:00+01:00\n", b->urns[s], upn, day,
+                        a ? "N" : "/", day);
         }
         if (!t.s || ingest_post(b, "/v1/marks", "text/csv", &t) != 0) {
             free(t.s);
@@ -914,7 +515,7 @@ static long long outbox_len(bench_t *b)
 {
     long long n = 0;
     for (int s = 0; s < b->o->schools; s++)
-        n += redis_u64(b->redis, "XLEN rs:outbox:{%s}", b->urns[s]);
+        n += bs_redis_u64(b->redis.c, "XLEN rs:outbox:{%s}", b->urns[s]);
     return n;
 }
 
@@ -923,7 +524,7 @@ static long long outcomes(bench_t *b)
 {
     long long n = 0;
     for (int s = 0; s < b->o->schools; s++)
-        n += redis_u64(b->redis, "GET rn:oseq:{%s}", b->urns[s]);
+        n += bs_redis_u64(b->redis.c, "GET rn:oseq:{%s}", b->urns[s]);
     return n;
 }
 
@@ -931,19 +532,19 @@ static long long outcomes(bench_t *b)
  * 200 times): with appendfsync always, each waits for an fsync. */
 static double probe(bench_t *b)
 {
-    double t0 = now_s();
+    double t0 = bs_now_s();
     int n = 0;
-    for (; n < 200 && !stopping; n++)
-        if (redis_u64(b->redis, "INCR rn:bench:probe") < 0)
+    for (; n < 200 && !bs_stopping; n++)
+        if (bs_redis_u64(b->redis.c, "INCR rn:bench:probe") < 0)
             return -1;
-    return (double)n / (now_s() - t0);
+    return (double)n / (bs_now_s() - t0);
 }
 
 /* planned_all is 1 when notify's position in every outbox is rules' last entry. */
 static int planned_all(bench_t *b, const long long *out)
 {
     for (int s = 0; s < b->o->schools; s++)
-        if (redis_u64(b->redis, "GET rn:pos:{%s}", b->urns[s]) < out[s])
+        if (bs_redis_u64(b->redis.c, "GET rn:pos:{%s}", b->urns[s]) < out[s])
             return 0;
     return 1;
 }
@@ -984,22 +585,22 @@ static int measure(bench_t *b, const char *day, run_t *run, double timeout_s)
     long long out[SCHOOLS_MAX];
     run->probe = probe(b);
     long long ob0 = outbox_len(b), oc0 = outcomes(b);
-    if (sim_clear(b) != 0 || !redis_ok(b->redis, "CONFIG RESETSTAT"))
+    if (sim_clear(b) != 0 || !redis_ok(b->redis.c, "CONFIG RESETSTAT"))
         return -1;
-    long long aof0 = redis_info(b, "persistence", "aof_current_size");
-    long long mem0 = redis_info(b, "memory", "used_memory");
-    double cn = proc_cpu_s(b->notify_pid), cr = proc_cpu_s(b->redis_pid);
-    double cs = proc_cpu_s(b->sim_pid), cu = proc_cpu_s(b->rules_pid);
-    double t0 = now_s();
+    long long aof0 = bs_redis_info(b->redis.c, "persistence", "aof_current_size");
+    long long mem0 = bs_redis_info(b->redis.c, "memory", "used_memory");
+    double cn = bs_proc_cpu_s(b->notify_pid), cr = bs_proc_cpu_s(b->redis.pid);
+    double cs = bs_proc_cpu_s(b->sim_pid), cu = bs_proc_cpu_s(b->rules_pid);
+    double t0 = bs_now_s();
     if (post_clock(b, day, 9, 30) != 0)
         return -1;
     run->t_outbox = run->t_planned = run->t_first = run->t_last = run->t_recorded = -1;
     for (;;) {
-        double t = now_s() - t0;
+        double t = bs_now_s() - t0;
         if (run->t_outbox < 0 && outbox_len(b) - ob0 >= run->events_expected) {
             run->t_outbox = t;
             for (int s = 0; s < b->o->schools; s++)
-                out[s] = redis_u64(b->redis, "HGET rs:school:{%s} out", b->urns[s]);
+                out[s] = bs_redis_u64(b->redis.c, "HGET rs:school:{%s} out", b->urns[s]);
         }
         if (run->t_outbox >= 0 && run->t_planned < 0 && planned_all(b, out))
             run->t_planned = t;
@@ -1007,31 +608,31 @@ static int measure(bench_t *b, const char *day, run_t *run, double timeout_s)
         if (got > 0 && run->t_first < 0)
             run->t_first = t;
         if (got >= run->expected && run->t_last < 0)
-            run->t_last = now_s() - t0;
+            run->t_last = bs_now_s() - t0;
         if (run->t_recorded < 0 && outcomes(b) - oc0 >= run->expected)
-            run->t_recorded = now_s() - t0;
+            run->t_recorded = bs_now_s() - t0;
         if (run->t_last >= 0 && run->t_recorded >= 0)
             break;
-        if (t > timeout_s || stopping || exited(&b->notify_pid)) {
+        if (t > timeout_s || bs_stopping || bs_exited(&b->notify_pid)) {
             fprintf(stderr, "bench_notify: %s: %lld of %lld messages after %.0f s (see %s)\n",
                     run->label, got, run->expected, t, b->dir);
             run->t_last = run->t_last < 0 ? t : run->t_last;
             run->t_recorded = run->t_recorded < 0 ? t : run->t_recorded;
             break;
         }
-        sleep_ms(POLL_MS);
+        bs_sleep_ms(POLL_MS);
     }
-    run->t_end = now_s() - t0;
-    run->cpu_notify = proc_cpu_s(b->notify_pid) - cn;
-    run->cpu_redis = proc_cpu_s(b->redis_pid) - cr;
-    run->cpu_sim = proc_cpu_s(b->sim_pid) - cs;
-    run->cpu_rules = proc_cpu_s(b->rules_pid) - cu;
-    run->aof_delta = redis_info(b, "persistence", "aof_current_size") - aof0;
-    run->mem_delta = redis_info(b, "memory", "used_memory") - mem0;
+    run->t_end = bs_now_s() - t0;
+    run->cpu_notify = bs_proc_cpu_s(b->notify_pid) - cn;
+    run->cpu_redis = bs_proc_cpu_s(b->redis.pid) - cr;
+    run->cpu_sim = bs_proc_cpu_s(b->sim_pid) - cs;
+    run->cpu_rules = bs_proc_cpu_s(b->rules_pid) - cu;
+    run->aof_delta = bs_redis_info(b->redis.c, "persistence", "aof_current_size") - aof0;
+    run->mem_delta = bs_redis_info(b->redis.c, "memory", "used_memory") - mem0;
     run->ncmds = redis_commandstats(b, run->cmds);
     run->probe_after = probe(b);
     run->events = outbox_len(b) - ob0;
-    sleep_ms(500); /* a second copy of any message would show by now */
+    bs_sleep_ms(500); /* a second copy of any message would show by now */
     json_t *all = sim_json(b, "/_sim/messages");
     run->received = (long long)json_array_size(all);
     run->distinct = sim_distinct(all);
@@ -1040,7 +641,7 @@ static int measure(bench_t *b, const char *day, run_t *run, double timeout_s)
     char key[160];
     if (ref && strlen(ref) > 4 + RC_URN_LEN && strlen(ref) < 100) {
         snprintf(key, sizeof key, "rn:msg:{%.*s}:%s", RC_URN_LEN, ref + 3, ref + 4 + RC_URN_LEN);
-        run->msg_bytes = redis_u64(b->redis, "MEMORY USAGE %s SAMPLES 0", key);
+        run->msg_bytes = bs_redis_u64(b->redis.c, "MEMORY USAGE %s SAMPLES 0", key);
     }
     json_decref(all);
     run->ok = run->received >= run->expected;
@@ -1141,8 +742,8 @@ static double ceiling_run(bench_t *b, const replay_t *rq, size_t n, int concurre
         goto out;
     }
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)concurrency);
-    double t0 = now_s();
-    while (done < n && !stopping) {
+    double t0 = bs_now_s();
+    while (done < n && !bs_stopping) {
         for (int i = 0; i < concurrency && next < n; i++) {
             slot_t *s = &slots[i];
             if (s->h)
@@ -1200,7 +801,7 @@ static double ceiling_run(bench_t *b, const replay_t *rq, size_t n, int concurre
         if (done < n)
             curl_multi_poll(multi, NULL, 0, 100, NULL);
     }
-    elapsed = stopping ? -1 : now_s() - t0;
+    elapsed = bs_stopping ? -1 : bs_now_s() - t0;
 out:
     for (int i = 0; slots && i < concurrency; i++)
         if (slots[i].h) {
@@ -1235,15 +836,15 @@ static int ceiling(bench_t *b, run_t *run)
     for (int k = 0; k < 2 * CEILING_ROUNDS; k++) {
         int fresh = k < CEILING_ROUNDS;
         long ok = 0;
-        double cs = proc_cpu_s(b->sim_pid), cb = self_cpu_s();
+        double cs = bs_proc_cpu_s(b->sim_pid), cb = bs_self_cpu_s();
         double t = ceiling_run(b, rq, n, run->in_flight, fresh, &ok);
         if (t < 0 || sim_clear(b) != 0)
             goto out;
         if (fresh && (run->ceil_fresh_s <= 0 || t < run->ceil_fresh_s)) {
             run->ceil_fresh_s = t;
             run->ceil_ok = ok;
-            run->ceil_cpu_sim = proc_cpu_s(b->sim_pid) - cs;
-            run->ceil_cpu_self = self_cpu_s() - cb;
+            run->ceil_cpu_sim = bs_proc_cpu_s(b->sim_pid) - cs;
+            run->ceil_cpu_self = bs_self_cpu_s() - cb;
         } else if (!fresh && (run->ceil_alive_s <= 0 || t < run->ceil_alive_s)) {
             run->ceil_alive_s = t;
             run->ceil_alive_ok = ok;
@@ -1255,23 +856,7 @@ out:
     return err;
 }
 
-/* ---- the machine, the report ---- */
-
-static void cpu_model(char *out, size_t n)
-{
-    char line[256];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    snprintf(out, n, "unknown CPU");
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
-            const char *p = strchr(line, ':') + 1;
-            p += strspn(p, " \t");
-            snprintf(out, n, "%.*s", (int)strcspn(p, "\n"), p);
-            break;
-        }
-    if (f)
-        fclose(f);
-}
+/* ---- the report ---- */
 
 static double rate_of(const run_t *r)
 {
@@ -1346,9 +931,9 @@ static void report(bench_t *b, run_t *a, int na, run_t *bb)
     const opts_t *o = b->o;
     char model[128], rver[32];
     struct utsname u;
-    cpu_model(model, sizeof model);
+    bs_cpu_model(model, sizeof model);
     uname(&u);
-    redis_info_str(b, "server", "redis_version", rver, sizeof rver);
+    bs_redis_info_str(b->redis.c, "server", "redis_version", rver, sizeof rver);
     printf("\nbench_notify: a trust of %d schools (%s) x %d pupils, two parents each with a mobile "
            "and an email; the first-day text and email at 09:30\n",
            o->schools, POLICY, o->pupils);
@@ -1429,17 +1014,6 @@ static void usage(void)
             ROLLCALL_BINARY_DIR, ROLLCALL_SOURCE_DIR, ROLLCALL_SOURCE_DIR);
 }
 
-/* parse_long reads argv[i + 1] as an integer in [lo, hi]; -1 when it is not. */
-static long parse_long(int argc, char **argv, int i, long lo, long hi)
-{
-    if (i + 1 >= argc)
-        return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(argv[i + 1], &end, 10);
-    return errno || end == argv[i + 1] || *end || v < lo || v > hi ? -1 : v;
-}
-
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
     *o = (opts_t){.schools = 3, .pupils = 500, .absent_pct = 20, .batch = 600};
@@ -1477,9 +1051,9 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                    (strcmp(argv[i + 1], "a") == 0 || strcmp(argv[i + 1], "b") == 0)) {
             o->run_a = argv[++i][0] == 'a';
             o->run_b = !o->run_a;
-        } else if (path && i + 1 < argc && strlen(argv[i + 1]) < BENCH_PATH_MAX) {
-            snprintf(path, BENCH_PATH_MAX, "%s", argv[++i]);
-        } else if (num && (v = parse_long(argc, argv, i, 1, hi)) > 0) {
+        } else if (path && i + 1 < argc && strlen(argv[i + 1]) < BS_PATH_MAX) {
+            snprintf(path, BS_PATH_MAX, "%s", argv[++i]);
+        } else if (num && (v = bs_parse_long(argc, argv, i, 1, hi)) > 0) {
             *num = (int)v;
             i++;
         } else {
@@ -1515,7 +1089,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    if (find_program("redis-server", b.redis_server) != 0) {
+    if (bs_find_program("redis-server", b.redis.server) != 0) {
         fprintf(stderr, "bench_notify: redis-server must be on PATH "
                         "(Debian/Ubuntu: apt-get install redis-server)\n");
         return EXIT_FAILURE;
@@ -1528,27 +1102,23 @@ int main(int argc, char **argv)
                     need[i][0], need[i][1]);
             return EXIT_FAILURE;
         }
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end early */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    bs_catch_signals();
     /* The key both ends know: notify signs with it, the simulator checks. */
     setenv("ROLLCALL_NOTIFY_API_KEY", API_KEY, 1);
     setenv("ROLLCALL_SIM_NOTIFY_API_KEY", API_KEY, 1);
 
-    const char *tmp = getenv("TMPDIR");
-    snprintf(b.dir, sizeof b.dir, "%s/rollcall-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(b.dir)) {
+    if (bs_make_temp_dir(b.dir) != 0) {
         fprintf(stderr, "bench_notify: mkdtemp %s: %s\n", b.dir, strerror(errno));
         return EXIT_FAILURE;
     }
-    int *ports[] = {&b.redis_port, &b.http_port,  &b.ingest_pub,
+    snprintf(b.redis.dir, sizeof b.redis.dir, "%s", b.dir);
+    int *ports[] = {&b.redis.port, &b.http_port,  &b.ingest_pub,
                     &b.rules_pub,  &b.notify_pub, &b.sim_port};
     int ports_ok = 1;
     for (size_t i = 0; i < sizeof ports / sizeof *ports; i++) {
         /* free_port may hand the same port out twice: each must differ. */
         for (int tries = 0; tries < 20; tries++) {
-            *ports[i] = free_port();
+            *ports[i] = bs_free_port();
             int dup = 0;
             for (size_t k = 0; k < i; k++)
                 dup |= *ports[k] == *ports[i];
@@ -1570,8 +1140,10 @@ int main(int argc, char **argv)
         curl_easy_setopt(handles[i], CURLOPT_TCP_NODELAY, 1L);
     }
     fprintf(stderr, "bench_notify: redis-server on %d, ingest on %d, the simulator on %d, in %s\n",
-            b.redis_port, b.http_port, b.sim_port, b.dir);
-    if (templates_setup(&b) != 0 || redis_start(&b) != 0 || ingest_start(&b) != 0 ||
+            b.redis.port, b.http_port, b.sim_port, b.dir);
+    if (templates_setup(&b) != 0 || bs_redis_start(&b.redis, o.appendfsync) != 0 ||
+        bs_ingest_start(o.ingest, b.dir, b.redis.port, b.http_port, b.ingest_pub, b.curl,
+                        &b.ingest_pid) != 0 ||
         sim_start(&b) != 0 || rules_start(&b) != 0)
         goto out;
     fprintf(stderr, "bench_notify: loading %d schools x %d pupils, two parents each\n", o.schools,
@@ -1589,14 +1161,14 @@ int main(int argc, char **argv)
         }
         r->absent = r->events_expected = absent;
         r->expected = 4LL * absent;
-        redis_ok(b.redis, "DEL rn:rate:notify:%s", SERVICE_ID);
+        redis_ok(b.redis.c, "DEL rn:rate:notify:%s", SERVICE_ID);
         if (notify_start(&b, r->label, r->in_flight, r->rate) != 0)
             goto out;
         fprintf(stderr, "bench_notify: %s: %d absent, %lld messages, --max-in-flight %d\n",
                 r->label, absent, r->expected, r->in_flight);
         if (measure(&b, days[i], r, 300) != 0 || !r->ok)
             goto out;
-        stop_child(&b.notify_pid, 5000);
+        bs_stop(&b.notify_pid, 5000);
         fprintf(stderr, "bench_notify:   %.0f messages/s; the ceiling for the same requests\n",
                 rate_of(r));
         if (ceiling(&b, r) != 0)
@@ -1613,7 +1185,7 @@ int main(int argc, char **argv)
         goto out;
     rb.absent = rb.events_expected = absent;
     rb.expected = 4LL * absent;
-    redis_ok(b.redis, "DEL rn:rate:notify:%s", SERVICE_ID);
+    redis_ok(b.redis.c, "DEL rn:rate:notify:%s", SERVICE_ID);
     if (notify_start(&b, rb.label, rb.in_flight, rb.rate) != 0)
         goto out;
     fprintf(stderr, "bench_notify: B: %lld messages at %d/min\n", rb.expected, RATE_NOTIFY);
@@ -1627,16 +1199,14 @@ out:
     if (b.sim_curl)
         curl_easy_cleanup(b.sim_curl);
     curl_global_cleanup();
-    if (b.redis)
-        redisFree(b.redis);
-    stop_child(&b.notify_pid, 5000);
-    stop_child(&b.rules_pid, 5000);
-    stop_child(&b.ingest_pid, 5000);
-    stop_child(&b.sim_pid, 5000);
-    stop_child(&b.redis_pid, 10000);
+    bs_stop(&b.notify_pid, 5000);
+    bs_stop(&b.rules_pid, 5000);
+    bs_stop(&b.ingest_pid, 5000);
+    bs_stop(&b.sim_pid, 5000);
+    bs_redis_stop(&b.redis);
     if (o.keep)
         fprintf(stderr, "bench_notify: kept %s\n", b.dir);
     else
-        remove_tree(b.dir);
+        bs_remove_tree(b.dir);
     return status;
 }

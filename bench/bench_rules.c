@@ -7,29 +7,20 @@
  * same log on scratch keys of the same Redis (the ceiling), measures what a pupil's state costs
  * in Redis, and, unless --no-everysec, does both again with appendfsync everysec. Prints its
  * figures; asserts none. Usage: bench_rules --help. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "benchsupport.h"
 #include "common/feed.h"
 #include "common/schoollog.h"
 #include "rollcall/calendar.h"
@@ -48,11 +39,10 @@
 #define ROLLCALL_SOURCE_DIR "."
 #endif
 
-#define BENCH_PATH_MAX 512
-#define BENCH_URN      "100001"
-#define SCRATCH_TAG    "rcbench" /* the ceiling's keys: rs:*:{rcbench}... */
-#define HASH_MAX_ARGS  128       /* fields of one HSET replayed by the ceiling */
-#define ROUNDS_MAX     5
+#define BENCH_URN     "100001"
+#define SCRATCH_TAG   "rcbench" /* the ceiling's keys: rs:*:{rcbench}... */
+#define HASH_MAX_ARGS 128       /* fields of one HSET replayed by the ceiling */
+#define ROUNDS_MAX    5
 
 /* What the run was asked for. */
 typedef struct {
@@ -62,311 +52,22 @@ typedef struct {
     int rounds;        /* catch-ups and ceilings per setting; the best is reported */
     int ceiling_batch; /* log entries per MULTI/EXEC in the ceiling */
     int keep;          /* leave the temp dir (logs, AOF) behind */
-    char rules[BENCH_PATH_MAX], ingest[BENCH_PATH_MAX];
-    char policies_dir[BENCH_PATH_MAX], policy[64];
+    char rules[BS_PATH_MAX], ingest[BS_PATH_MAX];
+    char policies_dir[BS_PATH_MAX], policy[64];
 } opts_t;
 
 /* The run's processes, ports and connections. */
 typedef struct {
     const opts_t *o;
-    char dir[BENCH_PATH_MAX]; /* temp dir: AOF, logs */
-    char redis_server[BENCH_PATH_MAX];
-    int redis_port, http_port, ingest_pub_port, rules_pub_port;
-    pid_t redis_pid, ingest_pid, rules_pid;
-    redisContext *redis; /* the bench's own connection: INFO, polling, MEMORY USAGE */
-    CURL *curl;          /* one handle: one keep-alive connection */
+    char dir[BS_PATH_MAX]; /* temp dir: AOF, logs */
+    bs_redis_t redis;      /* its connection is the bench's own: INFO, polling, MEMORY USAGE */
+    int http_port, ingest_pub_port, rules_pub_port;
+    pid_t ingest_pid, rules_pid;
+    CURL *curl; /* one handle: one keep-alive connection */
     char url[64];
 } bench_t;
 
-/* One HTTP answer. */
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-} resp_t;
-
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* ---- processes (as bench_ingest.c) ---- */
-
-/* find_program looks name up in PATH into out; returns 0, or -1 when absent. */
-static int find_program(const char *name, char out[BENCH_PATH_MAX])
-{
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
-    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, BENCH_PATH_MAX, "%s/%s", d, name);
-        if (access(out, X_OK) == 0)
-            return 0;
-    }
-    return -1;
-}
-
-/* free_port returns a loopback TCP port nobody listens on now, or -1. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* spawn starts argv with stdout and stderr to the log; the child dies with
- * the bench. Returns the pid, or -1. */
-static pid_t spawn(char *const argv[], const char *log)
-{
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    execv(argv[0], argv);
-    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-}
-
-/* stop_child sends SIGTERM, waits up to timeout_ms, then SIGKILL; reaps it. */
-static void stop_child(pid_t *pid, int timeout_ms)
-{
-    if (*pid <= 0)
-        return;
-    kill(*pid, SIGTERM);
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-        if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-            *pid = 0;
-            return;
-        }
-        sleep_ms(10);
-    }
-    kill(*pid, SIGKILL);
-    waitpid(*pid, NULL, 0);
-    *pid = 0;
-}
-
-/* exited is true when pid has exited (and is then reaped). */
-static int exited(pid_t *pid)
-{
-    if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == *pid) {
-        *pid = 0;
-        return 1;
-    }
-    return *pid <= 0;
-}
-
-/* remove_tree deletes dir and everything under it (files and directories only). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[BENCH_PATH_MAX * 2];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-/* proc_cpu_s returns the user + system CPU seconds pid has used, or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* ---- redis-server ---- */
-
-/* redis_start starts redis-server as production runs it (AOF, fsync always);
- * automatic AOF rewrites are off so the AOF's growth can be read, and so no
- * rewrite's fork lands inside a timed run. Returns 0 once it answers PING. */
-static int redis_start(bench_t *b)
-{
-    char port[16], log[BENCH_PATH_MAX + 16];
-    snprintf(port, sizeof port, "%d", b->redis_port);
-    snprintf(log, sizeof log, "%s/redis.log", b->dir);
-    char *argv[] = {b->redis_server,
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    port,
-                    "--dir",
-                    b->dir,
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "always",
-                    "--save",
-                    "",
-                    "--auto-aof-rewrite-percentage",
-                    "0",
-                    "--daemonize",
-                    "no",
-                    NULL};
-    if ((b->redis_pid = spawn(argv, log)) < 0) {
-        fprintf(stderr, "bench_rules: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    struct timeval tv = {30, 0}; /* MEMORY USAGE and big UNLINKs can take a while */
-    for (int i = 0; i < 200 && !stopping && !exited(&b->redis_pid); i++) {
-        redisContext *c = redisConnectWithTimeout("127.0.0.1", b->redis_port, tv);
-        redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
-        int up = r && r->type == REDIS_REPLY_STATUS;
-        freeReplyObject(r);
-        if (up) {
-            redisSetTimeout(c, tv);
-            b->redis = c;
-            return 0;
-        }
-        if (c)
-            redisFree(c);
-        sleep_ms(25);
-    }
-    fprintf(stderr, "bench_rules: redis-server did not answer on port %d (see %s)\n", b->redis_port,
-            log);
-    return -1;
-}
-
-/* redis_info returns the integer field name from INFO section, or -1. */
-static long long redis_info(bench_t *b, const char *section, const char *name)
-{
-    redisReply *r = redisCommand(b->redis, "INFO %s", section);
-    long long v = -1;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char key[64];
-        snprintf(key, sizeof key, "\n%s:", name);
-        const char *p = strstr(r->str, key);
-        if (p)
-            v = atoll(p + strlen(key));
-    }
-    freeReplyObject(r);
-    return v;
-}
-
-/* redis_info_str copies the string field name from INFO section into out. */
-static void redis_info_str(bench_t *b, const char *section, const char *name, char *out, size_t n)
-{
-    redisReply *r = redisCommand(b->redis, "INFO %s", section);
-    snprintf(out, n, "?");
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char key[64];
-        snprintf(key, sizeof key, "\n%s:", name);
-        const char *p = strstr(r->str, key);
-        if (p) {
-            p += strlen(key);
-            snprintf(out, n, "%.*s", (int)strcspn(p, "\r\n"), p);
-        }
-    }
-    freeReplyObject(r);
-}
-
-/* redis_u64 runs a command answering a number or a numeric string (GET,
- * HGET, XLEN); returns it, 0 for nil, or -1 when Redis failed. */
-static long long redis_u64(redisContext *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static long long redis_u64(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    long long v = -1;
-    if (r && r->type == REDIS_REPLY_INTEGER)
-        v = r->integer;
-    else if (r && r->type == REDIS_REPLY_STRING)
-        v = atoll(r->str);
-    else if (r && r->type == REDIS_REPLY_NIL)
-        v = 0;
-    freeReplyObject(r);
-    return v;
-}
-
-/* Growable text. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} text_t;
-
-static int text_add(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int text_add(text_t *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return -1;
-        if (t->s && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return 0;
-        }
-        size_t cap = t->cap ? t->cap * 2 : 65536;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = realloc(t->s, cap);
-        if (!s)
-            return -1;
-        t->s = s;
-        t->cap = cap;
-    }
-}
+/* ---- Redis keys ---- */
 
 /* Keys of one pattern, from SCAN. */
 typedef struct {
@@ -460,103 +161,14 @@ static int redis_unlink_matching(redisContext *c, const char *pattern)
     return err;
 }
 
-/* ---- HTTP ---- */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    resp_t *r = ctx;
-    char *body = realloc(r->body, r->len + size * n + 1);
-    if (!body)
-        return 0;
-    memcpy(body + r->len, p, size * n);
-    r->len += size * n;
-    body[r->len] = '\0';
-    r->body = body;
-    return size * n;
-}
-
-/* http_call sends GET path (body NULL) or POST path with body over the
- * bench's one connection. Returns 0 with *r filled (caller frees r->body), or
- * -1 when the transport failed (message printed unless quiet). */
-static int http_call(bench_t *b, const char *path, const char *ctype, const char *body, size_t len,
-                     resp_t *r, int quiet)
-{
-    char full[160], ct[96];
-    struct curl_slist *h = NULL;
-    memset(r, 0, sizeof *r);
-    snprintf(full, sizeof full, "%s%s", b->url, path);
-    snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "text/csv");
-    h = curl_slist_append(h, ct);
-    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip per batch */
-    curl_easy_setopt(b->curl, CURLOPT_URL, full);
-    curl_easy_setopt(b->curl, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(b->curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(b->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(b->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else {
-        curl_easy_setopt(b->curl, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(b->curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(b->curl, CURLOPT_WRITEDATA, r);
-    CURLcode rc = curl_easy_perform(b->curl);
-    curl_slist_free_all(h);
-    if (rc != CURLE_OK) {
-        if (!quiet)
-            fprintf(stderr, "bench_rules: %s %s: %s\n", body ? "POST" : "GET", path,
-                    curl_easy_strerror(rc));
-        free(r->body);
-        r->body = NULL;
-        return -1;
-    }
-    curl_easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &r->status);
-    return 0;
-}
-
-/* ---- rollcall-ingest and rollcall-rules ---- */
-
-/* ingest_start starts rollcall-ingest on the bench's ports (replay clock) and
- * waits for GET /healthz to answer 200. Returns 0, or -1. */
-static int ingest_start(bench_t *b)
-{
-    char rport[16], hport[16], pub[64], log[BENCH_PATH_MAX + 16];
-    snprintf(rport, sizeof rport, "%d", b->redis_port);
-    snprintf(hport, sizeof hport, "%d", b->http_port);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", b->ingest_pub_port);
-    snprintf(log, sizeof log, "%s/ingest.log", b->dir);
-    char *argv[] = {(char *)b->o->ingest,
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--pub-endpoint",
-                    pub,
-                    "--clock",
-                    "replay",
-                    NULL};
-    if ((b->ingest_pid = spawn(argv, log)) < 0) {
-        fprintf(stderr, "bench_rules: fork: %s\n", strerror(errno));
-        return -1;
-    }
-    for (int i = 0; i < 500 && !stopping && !exited(&b->ingest_pid); i++) {
-        resp_t r;
-        if (http_call(b, "/healthz", NULL, NULL, 0, &r, 1) == 0) {
-            free(r.body);
-            if (r.status == 200)
-                return 0;
-        }
-        sleep_ms(20);
-    }
-    fprintf(stderr, "bench_rules: rollcall-ingest did not become healthy (see %s)\n", log);
-    return -1;
-}
+/* ---- rollcall-rules ---- */
 
 /* rules_start starts rollcall-rules against the bench's Redis and ingest
  * (replay clock, the repo's policies). Returns 0, or -1. */
 static int rules_start(bench_t *b, const char *logname)
 {
-    char rport[16], sub[64], pub[64], log[BENCH_PATH_MAX + 80];
-    snprintf(rport, sizeof rport, "%d", b->redis_port);
+    char rport[16], sub[64], pub[64], log[BS_PATH_MAX + 80];
+    snprintf(rport, sizeof rport, "%d", b->redis.port);
     snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", b->ingest_pub_port);
     snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", b->rules_pub_port);
     snprintf(log, sizeof log, "%s/%s", b->dir, logname);
@@ -572,7 +184,7 @@ static int rules_start(bench_t *b, const char *logname)
                     "--clock",
                     "replay",
                     NULL};
-    if ((b->rules_pid = spawn(argv, log)) < 0) {
+    if ((b->rules_pid = bs_spawn(argv, log)) < 0) {
         fprintf(stderr, "bench_rules: fork: %s\n", strerror(errno));
         return -1;
     }
@@ -595,10 +207,10 @@ typedef struct {
 
 /* post_body POSTs one body and adds ingest's counts to f; -1 when ingest
  * failed or refused a row (the year would not be the one described). */
-static int post_body(bench_t *b, const char *path, const char *ctype, const text_t *t, fill_t *f)
+static int post_body(bench_t *b, const char *path, const char *ctype, const bs_text_t *t, fill_t *f)
 {
-    resp_t r;
-    if (http_call(b, path, ctype, t->s, t->len, &r, 0) != 0)
+    bs_resp_t r;
+    if (bs_http_send(b->curl, "POST", b->url, path, ctype, t->s, t->len, &r, 0) != 0)
         return -1;
     json_t *j = r.body ? json_loads(r.body, 0, NULL) : NULL;
     int ok = r.status == 200 && j && json_count(j, "rejected_rows") == 0;
@@ -691,32 +303,32 @@ static calendar_t *year_calendar(rc_date_t *first, rc_date_t *last)
 static int load_reference(bench_t *b)
 {
     const opts_t *o = b->o;
-    text_t t = {0};
+    bs_text_t t = {0};
     char upn[RC_UPN_LEN + 1];
     int err = -1;
-    text_add(&t, "urn,name,la_code,trust_id,policy\n%s,Bench Academy,909,T1,%s\n", BENCH_URN,
-             o->policy);
+    bs_text_add(&t, "urn,name,la_code,trust_id,policy\n%s,Bench Academy,909,T1,%s\n", BENCH_URN,
+                o->policy);
     if (!t.s || post_body(b, "/v1/schools", "text/csv", &t, NULL) != 0)
         goto out;
     t.len = 0;
-    text_add(&t, "urn,kind,from,to,session\n");
+    bs_text_add(&t, "urn,kind,from,to,session\n");
     for (size_t i = 0; i < sizeof terms / sizeof *terms; i++)
-        text_add(&t, "%s,term,%s,%s,\n", BENCH_URN, terms[i][0], terms[i][1]);
+        bs_text_add(&t, "%s,term,%s,%s,\n", BENCH_URN, terms[i][0], terms[i][1]);
     for (size_t i = 0; i < sizeof closures / sizeof *closures; i++)
-        text_add(&t, "%s,closure,%s,%s,%s\n", BENCH_URN, closures[i][0], closures[i][1],
-                 closures[i][2]);
+        bs_text_add(&t, "%s,closure,%s,%s,%s\n", BENCH_URN, closures[i][0], closures[i][1],
+                    closures[i][2]);
     if (!t.s || post_body(b, "/v1/calendar", "text/csv", &t, NULL) != 0)
         goto out;
     for (int p = 0; p < o->pupils; p += 5000) { /* keep each body modest */
         t.len = 0;
-        text_add(&t, "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,"
-                     "on_roll_to,sen,fsm,eal,cla,social_worker\n");
+        bs_text_add(&t, "urn,upn,forename,surname,year_group,date_of_birth,on_roll_from,"
+                        "on_roll_to,sen,fsm,eal,cla,social_worker\n");
         for (int q = p; q < o->pupils && q < p + 5000; q++) {
             int yg = 7 + q % 5; /* a secondary: years 7 to 11 */
             pupil_upn(q, upn);
-            text_add(&t, "%s,%s,Ann,Smith,%d,%d-03-02,2025-09-01,,%c,%c,N,%c,%c\n", BENCH_URN, upn,
-                     yg, 2014 - (yg - 7), q % 7 ? 'N' : 'Y', q % 5 ? 'N' : 'Y',
-                     q % 50 == 3 ? 'Y' : 'N', q % 25 == 3 ? 'Y' : 'N');
+            bs_text_add(&t, "%s,%s,Ann,Smith,%d,%d-03-02,2025-09-01,,%c,%c,N,%c,%c\n", BENCH_URN,
+                        upn, yg, 2014 - (yg - 7), q % 7 ? 'N' : 'Y', q % 5 ? 'N' : 'Y',
+                        q % 50 == 3 ? 'Y' : 'N', q % 25 == 3 ? 'Y' : 'N');
         }
         if (!t.s || post_body(b, "/v1/pupils", "text/csv", &t, NULL) != 0)
             goto out;
@@ -748,7 +360,7 @@ typedef struct {
  * that day, as offices do after their calls), 2% late (L), and 1% of the
  * rest corrected later, so about 3% of marks are amended. */
 static void register_rows(const opts_t *o, uint64_t *rng, rc_date_t d, session_t sess, int hh,
-                          int mm, text_t *t, amend_t *am, size_t *nam, long *rows)
+                          int mm, bs_text_t *t, amend_t *am, size_t *nam, long *rows)
 {
     char at[40], date[RC_DATE_STRLEN], upn[RC_UPN_LEN + 1];
     const char *present = sess == SESSION_AM ? "/" : "\\";
@@ -760,10 +372,11 @@ static void register_rows(const opts_t *o, uint64_t *rng, rc_date_t d, session_t
         int minutes = r >= 50 && r < 70 ? 5 + (int)rnd(rng, 25) : 0;
         pupil_upn(p, upn);
         if (minutes)
-            text_add(t, "%s,%s,%s,%s,%s,%d,%s\n", BENCH_URN, upn, date, session_str(sess), code,
-                     minutes, at);
+            bs_text_add(t, "%s,%s,%s,%s,%s,%d,%s\n", BENCH_URN, upn, date, session_str(sess), code,
+                        minutes, at);
         else
-            text_add(t, "%s,%s,%s,%s,%s,,%s\n", BENCH_URN, upn, date, session_str(sess), code, at);
+            bs_text_add(t, "%s,%s,%s,%s,%s,,%s\n", BENCH_URN, upn, date, session_str(sess), code,
+                        at);
         (*rows)++;
         amend_t a = {.pupil = p, .sess = sess};
         if (r < 20)
@@ -778,7 +391,7 @@ static void register_rows(const opts_t *o, uint64_t *rng, rc_date_t d, session_t
 }
 
 /* amend_rows appends the day's amendments, recorded at hh:mm, to t. */
-static void amend_rows(rc_date_t d, int hh, int mm, const amend_t *am, size_t nam, text_t *t,
+static void amend_rows(rc_date_t d, int hh, int mm, const amend_t *am, size_t nam, bs_text_t *t,
                        long *rows)
 {
     char at[40], date[RC_DATE_STRLEN], upn[RC_UPN_LEN + 1], minutes[8];
@@ -787,27 +400,27 @@ static void amend_rows(rc_date_t d, int hh, int mm, const amend_t *am, size_t na
     for (size_t i = 0; i < nam; i++) {
         pupil_upn(am[i].pupil, upn);
         snprintf(minutes, sizeof minutes, "%.0d", am[i].minutes);
-        text_add(t, "%s,%s,%s,%s,%s,%s,%s\n", BENCH_URN, upn, date, session_str(am[i].sess),
-                 am[i].code, am[i].minutes ? minutes : "", at);
+        bs_text_add(t, "%s,%s,%s,%s,%s,%s,%s\n", BENCH_URN, upn, date, session_str(am[i].sess),
+                    am[i].code, am[i].minutes ? minutes : "", at);
         (*rows)++;
     }
 }
 
 /* post_marks POSTs the rows of t (after a header line) in bodies of at most
  * batch rows, then empties t. */
-static int post_marks(bench_t *b, text_t *t, fill_t *f)
+static int post_marks(bench_t *b, bs_text_t *t, fill_t *f)
 {
     static const char header[] = "urn,upn,date,session,code,minutes_late,recorded_at\n";
-    text_t body = {0};
+    bs_text_t body = {0};
     const char *p = t->s, *end = t->s + t->len;
     int err = 0;
     while (t->len && p < end && !err) {
         body.len = 0;
-        text_add(&body, "%s", header);
+        bs_text_add(&body, "%s", header);
         for (int n = 0; n < b->o->batch && p < end; n++) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-            text_add(&body, "%.*s", (int)len, p);
+            bs_text_add(&body, "%.*s", (int)len, p);
             p += len;
         }
         err = body.s ? post_body(b, "/v1/marks", "text/csv", &body, f) : -1;
@@ -821,11 +434,13 @@ static int post_marks(bench_t *b, text_t *t, fill_t *f)
 static int post_tick(bench_t *b, rc_date_t d, int hh, int mm, fill_t *f)
 {
     char at[40];
-    text_t t = {0};
+    bs_text_t t = {0};
     local_at(d, hh, mm, at);
-    text_add(&t, "{\"now\": \"%s\"}", at);
-    resp_t r;
-    int err = t.s ? http_call(b, "/v1/clock", "application/json", t.s, t.len, &r, 0) : -1;
+    bs_text_add(&t, "{\"now\": \"%s\"}", at);
+    bs_resp_t r;
+    int err = t.s ? bs_http_send(b->curl, "POST", b->url, "/v1/clock", "application/json", t.s,
+                                 t.len, &r, 0)
+                  : -1;
     if (err == 0 && r.status != 200) {
         fprintf(stderr, "bench_rules: POST /v1/clock answered %ld: %.300s\n", r.status,
                 r.body ? r.body : "");
@@ -848,15 +463,15 @@ static int fill_year(bench_t *b, fill_t *f)
     rc_date_t first = 0, last = 0;
     calendar_t *cal = year_calendar(&first, &last);
     amend_t *am = calloc(2 * (size_t)o->pupils, sizeof *am);
-    text_t t = {0};
+    bs_text_t t = {0};
     uint64_t rng = 88172645463325252ULL;
     int err = -1;
     if (!cal || !am) {
         fprintf(stderr, "bench_rules: out of memory\n");
         goto out;
     }
-    double t0 = now_s();
-    for (rc_date_t d = first; d <= last && !stopping; d++) {
+    double t0 = bs_now_s();
+    for (rc_date_t d = first; d <= last && !bs_stopping; d++) {
         unsigned open = calendar_open_mask(cal, d);
         if (!open)
             continue;
@@ -881,8 +496,8 @@ static int fill_year(bench_t *b, fill_t *f)
         if (dd == 1 || f->school_days == 1)
             fprintf(stderr, "bench_rules:   %04d-%02d, %ld marks so far\n", y, m, f->sent);
     }
-    f->seconds = now_s() - t0;
-    err = stopping ? -1 : 0;
+    f->seconds = bs_now_s() - t0;
+    err = bs_stopping ? -1 : 0;
 out:
     calendar_destroy(&cal);
     free(am);
@@ -918,55 +533,55 @@ static int run_rules(bench_t *b, long long last_seq, pass_t *ps)
 {
     char logname[64];
     snprintf(logname, sizeof logname, "rules-%s.log", ps->fsync);
-    long long mem0 = redis_info(b, "memory", "used_memory");
-    long long aof0 = redis_info(b, "persistence", "aof_current_size");
-    double cr0 = proc_cpu_s(b->redis_pid);
-    double t0 = now_s(), next_note = t0 + 10;
+    long long mem0 = bs_redis_info(b->redis.c, "memory", "used_memory");
+    long long aof0 = bs_redis_info(b->redis.c, "persistence", "aof_current_size");
+    double cr0 = bs_proc_cpu_s(b->redis.pid);
+    double t0 = bs_now_s(), next_note = t0 + 10;
     if (rules_start(b, logname) != 0)
         return -1;
     long long pos = 0;
-    while (!stopping) {
-        pos = redis_u64(b->redis, "HGET rs:school:{%s} pos", BENCH_URN);
+    while (!bs_stopping) {
+        pos = bs_redis_u64(b->redis.c, "HGET rs:school:{%s} pos", BENCH_URN);
         if (pos >= last_seq)
             break;
-        if (pos < 0 || exited(&b->rules_pid)) {
+        if (pos < 0 || bs_exited(&b->rules_pid)) {
             fprintf(stderr, "bench_rules: rollcall-rules stopped at %lld of %lld (see %s/%s)\n",
                     pos, last_seq, b->dir, logname);
             return -1;
         }
-        double t = now_s();
+        double t = bs_now_s();
         if (t >= next_note) {
             fprintf(stderr, "bench_rules:   %lld of %lld entries applied, %.0f/s\n", pos, last_seq,
                     (double)pos / (t - t0));
             next_note = t + 10;
         }
-        sleep_ms(20);
+        bs_sleep_ms(20);
     }
-    ps->seconds = now_s() - t0;
-    ps->cpu_rules = proc_cpu_s(b->rules_pid);
-    ps->cpu_redis = proc_cpu_s(b->redis_pid) - cr0;
+    ps->seconds = bs_now_s() - t0;
+    ps->cpu_rules = bs_proc_cpu_s(b->rules_pid);
+    ps->cpu_redis = bs_proc_cpu_s(b->redis.pid) - cr0;
     ps->entries = pos;
-    stop_child(&b->rules_pid, 5000);
-    ps->events = redis_u64(b->redis, "XLEN rs:outbox:{%s}", BENCH_URN);
-    ps->aof_delta = redis_info(b, "persistence", "aof_current_size") - aof0;
-    ps->mem_delta = redis_info(b, "memory", "used_memory") - mem0;
-    return stopping ? -1 : 0;
+    bs_stop(&b->rules_pid, 5000);
+    ps->events = bs_redis_u64(b->redis.c, "XLEN rs:outbox:{%s}", BENCH_URN);
+    ps->aof_delta = bs_redis_info(b->redis.c, "persistence", "aof_current_size") - aof0;
+    ps->mem_delta = bs_redis_info(b->redis.c, "memory", "used_memory") - mem0;
+    return bs_stopping ? -1 : 0;
 }
 
 /* probe returns one-command fsync'd round trips per second (INCR of a
  * scratch key, 200 times): what the disk allowed around a measurement. */
 static double probe(bench_t *b)
 {
-    double t0 = now_s();
+    double t0 = bs_now_s();
     int n = 0;
-    for (; n < 200 && !stopping; n++) {
-        redisReply *r = redisCommand(b->redis, "INCR rs:probe:{%s}", SCRATCH_TAG);
+    for (; n < 200 && !bs_stopping; n++) {
+        redisReply *r = redisCommand(b->redis.c, "INCR rs:probe:{%s}", SCRATCH_TAG);
         int ok = r && r->type == REDIS_REPLY_INTEGER;
         freeReplyObject(r);
         if (!ok)
             return -1;
     }
-    return (double)n / (now_s() - t0);
+    return (double)n / (bs_now_s() - t0);
 }
 
 /* ---- the Redis ceiling: rules' writes, without rules ---- */
@@ -994,7 +609,7 @@ static int sample_read(bench_t *b, int open_sessions, sample_t *s)
     char upn[RC_UPN_LEN + 1];
     pupil_upn(0, upn);
     memset(s, 0, sizeof *s);
-    redisReply *r = redisCommand(b->redis, "HGETALL rs:pupil:{%s}:%s", BENCH_URN, upn);
+    redisReply *r = redisCommand(b->redis.c, "HGETALL rs:pupil:{%s}:%s", BENCH_URN, upn);
     int err = !r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ? -1 : 0;
     for (size_t i = 0; err == 0 && i + 1 < r->elements && s->n + 2 <= HASH_MAX_ARGS; i += 2) {
         const redisReply *f = r->element[i], *v = r->element[i + 1];
@@ -1077,7 +692,7 @@ static int commit(mirror_t *m)
                        SCRATCH_TAG, m->last_seq, today, m->minute);
     redisAppendCommand(m->wr, "EXEC");
     int ok = 1, n = m->queued + 3; /* MULTI, the commands, the school, EXEC */
-    double t0 = now_s();
+    double t0 = bs_now_s();
     for (int i = 0; i < n; i++) {
         void *r = NULL;
         if (redisGetReply(m->wr, &r) != REDIS_OK) {
@@ -1089,7 +704,7 @@ static int commit(mirror_t *m)
             ok = 0;
         freeReplyObject(r);
     }
-    m->t_commit += now_s() - t0;
+    m->t_commit += bs_now_s() - t0;
     m->commits++;
     m->open = m->queued = 0;
     if (!ok)
@@ -1164,8 +779,8 @@ static int ceiling(bench_t *b, const sample_t *sample, int npupils, int batch, p
     mirror_t m = {.sample = sample, .npupils = npupils, .batch = batch, .today = RC_DATE_NONE};
     int err = -1;
     struct timeval tv = {30, 0};
-    m.rd = redisConnectWithTimeout("127.0.0.1", b->redis_port, tv);
-    m.wr = redisConnectWithTimeout("127.0.0.1", b->redis_port, tv);
+    m.rd = redisConnectWithTimeout("127.0.0.1", b->redis.port, tv);
+    m.wr = redisConnectWithTimeout("127.0.0.1", b->redis.port, tv);
     m.blob = calloc(1, sample->slots_len);
     m.marks = calloc((size_t)npupils, sizeof *m.marks);
     m.last_date = calloc((size_t)npupils, sizeof *m.last_date);
@@ -1178,14 +793,14 @@ static int ceiling(bench_t *b, const sample_t *sample, int npupils, int batch, p
     }
     redisSetTimeout(m.rd, tv);
     redisSetTimeout(m.wr, tv);
-    long long aof0 = redis_info(b, "persistence", "aof_current_size");
-    double cr0 = proc_cpu_s(b->redis_pid), cb0 = self_cpu_s(), t0 = now_s();
+    long long aof0 = bs_redis_info(b->redis.c, "persistence", "aof_current_size");
+    double cr0 = bs_proc_cpu_s(b->redis.pid), cb0 = bs_self_cpu_s(), t0 = bs_now_s();
     uint64_t after = 0;
     for (;;) {
         size_t n = 0;
         rc_err_t e = schoollog_read(m.rd, BENCH_URN, after, FEED_BATCH, on_entry, &m, &n);
-        if (e != RC_OK || m.failed || stopping) {
-            if (!m.failed && !stopping)
+        if (e != RC_OK || m.failed || bs_stopping) {
+            if (!m.failed && !bs_stopping)
                 fprintf(stderr, "bench_rules: ceiling: reading the log failed\n");
             goto out;
         }
@@ -1195,10 +810,10 @@ static int ceiling(bench_t *b, const sample_t *sample, int npupils, int batch, p
     }
     if (commit(&m) != 0) /* the last run, as rules_flush */
         goto out;
-    ps->ceil_seconds = now_s() - t0;
-    ps->ceil_cpu_redis = proc_cpu_s(b->redis_pid) - cr0;
-    ps->ceil_cpu_bench = self_cpu_s() - cb0;
-    ps->ceil_aof_delta = redis_info(b, "persistence", "aof_current_size") - aof0;
+    ps->ceil_seconds = bs_now_s() - t0;
+    ps->ceil_cpu_redis = bs_proc_cpu_s(b->redis.pid) - cr0;
+    ps->ceil_cpu_bench = bs_self_cpu_s() - cb0;
+    ps->ceil_aof_delta = bs_redis_info(b->redis.c, "persistence", "aof_current_size") - aof0;
     ps->ceil_commit_s = m.t_commit;
     ps->ceil_commits = m.commits;
     ps->ceil_dated = m.dated;
@@ -1209,7 +824,7 @@ out:
         redisFree(m.rd);
     if (m.wr)
         redisFree(m.wr);
-    redis_unlink_matching(b->redis, "rs:*{" SCRATCH_TAG "}*");
+    redis_unlink_matching(b->redis.c, "rs:*{" SCRATCH_TAG "}*");
     free(m.blob);
     free(m.marks);
     free(m.last_date);
@@ -1237,9 +852,9 @@ typedef struct {
 static long long usage_of(bench_t *b, const char *pattern, long long *nkeys)
 {
     keys_t k;
-    if (redis_scan(b->redis, pattern, &k) != 0)
+    if (redis_scan(b->redis.c, pattern, &k) != 0)
         return -1;
-    long long sum = redis_memory_usage(b->redis, &k);
+    long long sum = redis_memory_usage(b->redis.c, &k);
     if (nkeys)
         *nkeys = (long long)k.n;
     keys_free(&k);
@@ -1257,34 +872,18 @@ static void measure_memory(bench_t *b, const sample_t *sample, memory_t *mem)
     mem->hist_bytes = usage_of(b, pat, &mem->hist_n);
     snprintf(pat, sizeof pat, "rs:facts:{%s}:*", BENCH_URN);
     mem->facts_bytes = usage_of(b, pat, &mem->facts_n);
-    mem->log_bytes = redis_u64(b->redis, "MEMORY USAGE rc:log:{%s} SAMPLES 0", BENCH_URN);
-    mem->outbox_bytes = redis_u64(b->redis, "MEMORY USAGE rs:outbox:{%s} SAMPLES 0", BENCH_URN);
-    mem->school_bytes = redis_u64(b->redis, "MEMORY USAGE rs:school:{%s} SAMPLES 0", BENCH_URN) +
-                        redis_u64(b->redis, "MEMORY USAGE rs:pupils:{%s} SAMPLES 0", BENCH_URN);
+    mem->log_bytes = bs_redis_u64(b->redis.c, "MEMORY USAGE rc:log:{%s} SAMPLES 0", BENCH_URN);
+    mem->outbox_bytes =
+        bs_redis_u64(b->redis.c, "MEMORY USAGE rs:outbox:{%s} SAMPLES 0", BENCH_URN);
+    mem->school_bytes =
+        bs_redis_u64(b->redis.c, "MEMORY USAGE rs:school:{%s} SAMPLES 0", BENCH_URN) +
+        bs_redis_u64(b->redis.c, "MEMORY USAGE rs:pupils:{%s} SAMPLES 0", BENCH_URN);
     mem->slots_len = (long long)sample->slots_len;
     pupil_upn(0, upn);
-    redisReply *r = redisCommand(b->redis, "OBJECT ENCODING rs:pupil:{%s}:%s", BENCH_URN, upn);
+    redisReply *r = redisCommand(b->redis.c, "OBJECT ENCODING rs:pupil:{%s}:%s", BENCH_URN, upn);
     snprintf(mem->pupil_encoding, sizeof mem->pupil_encoding, "%s",
              r && r->type == REDIS_REPLY_STRING ? r->str : "?");
     freeReplyObject(r);
-}
-
-/* ---- the machine ---- */
-
-static void cpu_model(char *out, size_t n)
-{
-    char line[256];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    snprintf(out, n, "unknown CPU");
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
-            const char *p = strchr(line, ':') + 1;
-            p += strspn(p, " \t");
-            snprintf(out, n, "%.*s", (int)strcspn(p, "\n"), p);
-            break;
-        }
-    if (f)
-        fclose(f);
 }
 
 /* ---- main ---- */
@@ -1311,17 +910,6 @@ static void usage(void)
         RULES_BATCH, ROLLCALL_BINARY_DIR, ROLLCALL_BINARY_DIR, ROLLCALL_SOURCE_DIR);
 }
 
-/* parse_long reads argv[i + 1] as an integer in [lo, hi]; -1 when it is not. */
-static long parse_long(int argc, char **argv, int i, long lo, long hi)
-{
-    if (i + 1 >= argc)
-        return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(argv[i + 1], &end, 10);
-    return errno || end == argv[i + 1] || *end || v < lo || v > hi ? -1 : v;
-}
-
 static int parse_opts(int argc, char **argv, opts_t *o)
 {
     *o = (opts_t){
@@ -1343,22 +931,22 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         } else if (strcmp(a, "--no-everysec") == 0) {
             o->everysec = 0;
         } else if (path && i + 1 < argc) {
-            size_t cap = path == o->policy ? sizeof o->policy : BENCH_PATH_MAX;
+            size_t cap = path == o->policy ? sizeof o->policy : BS_PATH_MAX;
             if (strlen(argv[i + 1]) >= cap)
                 return -1;
             snprintf(path, cap, "%s", argv[++i]);
-        } else if (strcmp(a, "--pupils") == 0 && (v = parse_long(argc, argv, i, 1, 99999)) > 0) {
+        } else if (strcmp(a, "--pupils") == 0 && (v = bs_parse_long(argc, argv, i, 1, 99999)) > 0) {
             o->pupils = (int)v;
             i++;
-        } else if (strcmp(a, "--batch") == 0 && (v = parse_long(argc, argv, i, 1, 100000)) > 0) {
+        } else if (strcmp(a, "--batch") == 0 && (v = bs_parse_long(argc, argv, i, 1, 100000)) > 0) {
             o->batch = (int)v;
             i++;
         } else if (strcmp(a, "--ceiling-batch") == 0 &&
-                   (v = parse_long(argc, argv, i, 1, 100000)) > 0) {
+                   (v = bs_parse_long(argc, argv, i, 1, 100000)) > 0) {
             o->ceiling_batch = (int)v;
             i++;
         } else if (strcmp(a, "--rounds") == 0 &&
-                   (v = parse_long(argc, argv, i, 1, ROUNDS_MAX)) > 0) {
+                   (v = bs_parse_long(argc, argv, i, 1, ROUNDS_MAX)) > 0) {
             o->rounds = (int)v;
             i++;
         } else {
@@ -1432,9 +1020,9 @@ static void report(bench_t *b, const fill_t *f, pass_t runs[][ROUNDS_MAX], int n
     const opts_t *o = b->o;
     char model[128], rver[32];
     struct utsname u;
-    cpu_model(model, sizeof model);
+    bs_cpu_model(model, sizeof model);
     uname(&u);
-    redis_info_str(b, "server", "redis_version", rver, sizeof rver);
+    bs_redis_info_str(b->redis.c, "server", "redis_version", rver, sizeof rver);
     long long entries = runs[0][0].entries;
     printf("\nbench_rules: 1 school (%s) x %d pupils, 2025-26: %d school days, %d open sessions; "
            "%ld marks (%ld amendments) and %ld ticks -> a log of %lld entries\n",
@@ -1498,7 +1086,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    if (find_program("redis-server", b.redis_server) != 0) {
+    if (bs_find_program("redis-server", b.redis.server) != 0) {
         fprintf(stderr, "bench_rules: redis-server must be on PATH "
                         "(Debian/Ubuntu: apt-get install redis-server)\n");
         return EXIT_FAILURE;
@@ -1510,7 +1098,7 @@ int main(int argc, char **argv)
                     need[i][1], need[i][0], need[i][1], need[i][1] + 8);
             return EXIT_FAILURE;
         }
-    char policy_file[BENCH_PATH_MAX + 80];
+    char policy_file[BS_PATH_MAX + 80];
     snprintf(policy_file, sizeof policy_file, "%s/%s.yaml", o.policies_dir, o.policy);
     if (access(policy_file, R_OK) != 0) {
         fprintf(stderr, "bench_rules: no policy file %s (see --policies-dir, --policy)\n",
@@ -1518,47 +1106,45 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     int nmodes = o.everysec ? 2 : 1;
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end early */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    bs_catch_signals();
 
-    const char *tmp = getenv("TMPDIR");
-    snprintf(b.dir, sizeof b.dir, "%s/rollcall-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(b.dir)) {
+    if (bs_make_temp_dir(b.dir) != 0) {
         fprintf(stderr, "bench_rules: mkdtemp %s: %s\n", b.dir, strerror(errno));
         return EXIT_FAILURE;
     }
-    b.redis_port = free_port();
-    b.http_port = free_port();
-    b.ingest_pub_port = free_port();
-    b.rules_pub_port = free_port();
+    snprintf(b.redis.dir, sizeof b.redis.dir, "%s", b.dir);
+    b.redis.port = bs_free_port();
+    b.http_port = bs_free_port();
+    b.ingest_pub_port = bs_free_port();
+    b.rules_pub_port = bs_free_port();
     snprintf(b.url, sizeof b.url, "http://127.0.0.1:%d", b.http_port);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (b.redis_port < 0 || b.http_port < 0 || b.ingest_pub_port < 0 || b.rules_pub_port < 0 ||
+    if (b.redis.port < 0 || b.http_port < 0 || b.ingest_pub_port < 0 || b.rules_pub_port < 0 ||
         !(b.curl = curl_easy_init())) {
         fprintf(stderr, "bench_rules: no free loopback port, or libcurl failed\n");
         goto out;
     }
     curl_easy_setopt(b.curl, CURLOPT_TIMEOUT, 120L);
     curl_easy_setopt(b.curl, CURLOPT_TCP_NODELAY, 1L);
-    fprintf(stderr, "bench_rules: redis-server on %d, rollcall-ingest on %d, in %s\n", b.redis_port,
+    fprintf(stderr, "bench_rules: redis-server on %d, rollcall-ingest on %d, in %s\n", b.redis.port,
             b.http_port, b.dir);
-    if (redis_start(&b) != 0 || ingest_start(&b) != 0)
+    if (bs_redis_start(&b.redis, "always") != 0 ||
+        bs_ingest_start(o.ingest, b.dir, b.redis.port, b.http_port, b.ingest_pub_port, b.curl,
+                        &b.ingest_pid) != 0)
         goto out;
 
     fprintf(stderr, "bench_rules: loading 1 school (%s), %d pupils, and filling its year\n",
             o.policy, o.pupils);
-    long long mem0 = redis_info(&b, "memory", "used_memory");
+    long long mem0 = bs_redis_info(b.redis.c, "memory", "used_memory");
     if (load_reference(&b) != 0 || fill_year(&b, &fill) != 0)
         goto out;
-    mem.fill_delta = redis_info(&b, "memory", "used_memory") - mem0;
-    long long last_seq = redis_u64(b.redis, "GET rc:seq:{%s}", BENCH_URN);
+    mem.fill_delta = bs_redis_info(b.redis.c, "memory", "used_memory") - mem0;
+    long long last_seq = bs_redis_u64(b.redis.c, "GET rc:seq:{%s}", BENCH_URN);
     if (last_seq <= 0) {
         fprintf(stderr, "bench_rules: the school's log is empty\n");
         goto out;
     }
-    stop_child(&b.ingest_pid, 5000); /* idle from here; nothing else should move */
+    bs_stop(&b.ingest_pid, 5000); /* idle from here; nothing else should move */
 
     static const char *const modes[] = {"always", "everysec"};
     for (int i = 0; i < nmodes; i++)
@@ -1566,12 +1152,12 @@ int main(int argc, char **argv)
             pass_t *ps = &runs[i][k];
             ps->fsync = modes[i];
             if (i > 0 || k > 0) { /* back to an empty rules state */
-                redisReply *r = redisCommand(b.redis, "CONFIG SET appendfsync %s", ps->fsync);
+                redisReply *r = redisCommand(b.redis.c, "CONFIG SET appendfsync %s", ps->fsync);
                 int ok = r && r->type == REDIS_REPLY_STATUS;
                 freeReplyObject(r);
                 char pat[64];
                 snprintf(pat, sizeof pat, "rs:*{%s}*", BENCH_URN);
-                if (!ok || redis_unlink_matching(b.redis, pat) != 0) {
+                if (!ok || redis_unlink_matching(b.redis.c, pat) != 0) {
                     fprintf(stderr, "bench_rules: could not reset Redis for the %s pass\n",
                             ps->fsync);
                     goto out;
@@ -1603,14 +1189,12 @@ out:
     if (b.curl)
         curl_easy_cleanup(b.curl);
     curl_global_cleanup();
-    if (b.redis)
-        redisFree(b.redis);
-    stop_child(&b.rules_pid, 5000);
-    stop_child(&b.ingest_pid, 5000);
-    stop_child(&b.redis_pid, 10000);
+    bs_stop(&b.rules_pid, 5000);
+    bs_stop(&b.ingest_pid, 5000);
+    bs_redis_stop(&b.redis);
     if (o.keep)
         fprintf(stderr, "bench_rules: kept %s\n", b.dir);
     else
-        remove_tree(b.dir);
+        bs_remove_tree(b.dir);
     return status;
 }
