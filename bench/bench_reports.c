@@ -397,6 +397,7 @@ int main(int argc, char **argv)
     int status = 1;
     if (parse(argc, argv, &o) != 0)
         return 2;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows when piped to a file */
     signal(SIGINT, bs_on_signal);
     signal(SIGTERM, bs_on_signal);
     if (bs_find_program("redis-server", b.redis.server) != 0) {

@@ -326,6 +326,53 @@ Test(reports, access_matrix)
     cr_expect_eq(st, 401);
 }
 
+/* The school's other endpoints follow the same matrix as its pupils; a
+ * trust's summary needs trust:<id> (or admin), an LA's paths la:<code>. */
+Test(reports, access_matrix_of_school_trust_and_la_paths)
+{
+    const char *urns[3] = {URN_A, URN_B, URN_C};
+    static const long school[5][3] = {
+        {200, 200, 200}, {200, 403, 403}, {200, 403, 403}, {200, 403, 200}, {403, 200, 200}};
+    static const char *const leaves[] = {"summary", "pupils",    "first-day-absences",
+                                         "reviews", "referrals", "pupils?format=csv"};
+    char path[128];
+    for (size_t l = 0; l < sizeof leaves / sizeof *leaves; l++)
+        for (int s = 0; s < 3; s++) {
+            snprintf(path, sizeof path, "/v1/schools/%s/%s", urns[s], leaves[l]);
+            for (int t = 0; t < 5; t++)
+                cr_expect_eq(get_status(path, tokens[t]), school[t][s], "token %s on %s: %s",
+                             tokens[t], path, request("GET", path, tokens[t])->body);
+            cr_expect_eq(get_status(path, NULL), 401, "%s", path);
+            cr_expect_eq(get_status(path, "tok-wrong"), 401, "%s", path);
+        }
+    static const struct {
+        const char *path;
+        long want[5]; /* tokens[] in order */
+    } groups[] = {
+        {"/v1/trusts/TR1/summary", {200, 403, 200, 403, 403}},
+        {"/v1/trusts/TR2/summary", {200, 403, 403, 403, 200}},
+        {"/v1/la/201/summary", {200, 403, 403, 200, 403}},
+        {"/v1/la/202/summary", {200, 403, 403, 403, 403}},
+        {"/v1/la/201/referrals", {200, 403, 403, 200, 403}},
+        {"/v1/la/202/referrals?format=csv", {200, 403, 403, 403, 403}},
+        {"/v1/trusts/TR9/summary", {404, 403, 403, 403, 403}},
+        {"/v1/la/209/referrals", {404, 403, 403, 403, 403}},
+    };
+    for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
+        for (int t = 0; t < 5; t++)
+            cr_expect_eq(get_status(groups[g].path, tokens[t]), groups[g].want[t],
+                         "token %s on %s: %s", tokens[t], groups[g].path,
+                         request("GET", groups[g].path, tokens[t])->body);
+        cr_expect_eq(get_status(groups[g].path, NULL), 401, "%s", groups[g].path);
+    }
+    /* unknown school: only admin learns it does not exist */
+    cr_expect_eq(get_status("/v1/schools/100009/summary", "tok-admin"), 404);
+    cr_expect_eq(get_status("/v1/schools/100009/summary", "tok-la-201"), 403);
+    cr_expect_eq(request("POST", "/v1/la/201/summary", "tok-admin")->status, 405);
+    cr_expect_eq(get_status("/v1/la/201/summary/x", "tok-admin"), 404);
+    cr_expect_eq(get_status("/v1/schools/1234567/summary", "tok-admin"), 400);
+}
+
 static json_t *get_json(const char *path, const char *token)
 {
     reply_t *r = request("GET", path, token);

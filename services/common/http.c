@@ -30,9 +30,10 @@ typedef struct {
 static const char out_of_memory[] = "{\"error\":\"the server is out of memory\"}";
 
 static enum MHD_Result send_response(struct MHD_Connection *c, int status, const char *body,
-                                     const char *allow, const char *content_type,
-                                     const char *challenge)
+                                     const http_response_t *out)
 {
+    const char *allow = out ? out->allow : NULL, *challenge = out ? out->challenge : NULL;
+    const char *content_type = out ? out->content_type : NULL;
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
@@ -43,6 +44,9 @@ static enum MHD_Result send_response(struct MHD_Connection *c, int status, const
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     if (challenge)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+    for (int i = 0; out && i < HTTP_MAX_HEADERS; i++)
+        if (out->headers[i].name && out->headers[i].value)
+            MHD_add_response_header(r, out->headers[i].name, out->headers[i].value);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -57,7 +61,7 @@ static void count(http_server_t *self, int status)
 static enum MHD_Result too_big(http_server_t *self, struct MHD_Connection *c)
 {
     count(self, 413);
-    return send_response(c, 413, self->too_big, NULL, NULL, NULL);
+    return send_response(c, 413, self->too_big, NULL);
 }
 
 /* Gather one piece of the body; past max_body, drop what was kept and
@@ -130,10 +134,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     self->cfg.handler(self->cfg.ctx, &in, &out);
     enum MHD_Result ret;
     if (!out.body)
-        ret = send_response(c, 503, out_of_memory, NULL, NULL, NULL);
+        ret = send_response(c, 503, out_of_memory, NULL);
     else
-        ret = send_response(c, out.status, out.body, out.allow, out.content_type, out.challenge);
+        ret = send_response(c, out.status, out.body, &out);
     free(out.body);
+    http_response_free_headers(&out);
     return ret;
 }
 
@@ -284,4 +289,50 @@ const char *http_request_arg(const http_request_t *req, const char *name)
     if (!req->conn_)
         return NULL;
     return MHD_lookup_connection_value(req->conn_, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int http_response_header(http_response_t *out, const char *name, const char *value)
+{
+    for (int i = 0; i < HTTP_MAX_HEADERS; i++) {
+        if (out->headers[i].name)
+            continue;
+        if (!(out->headers[i].value = strdup(value)))
+            return -1;
+        out->headers[i].name = name;
+        return 0;
+    }
+    return -1;
+}
+
+void http_response_free_headers(http_response_t *out)
+{
+    for (int i = 0; i < HTTP_MAX_HEADERS; i++) {
+        free(out->headers[i].value);
+        out->headers[i].value = NULL;
+        out->headers[i].name = NULL;
+    }
+}
+
+typedef struct {
+    int (*fn)(void *ctx, const char *name, const char *value);
+    void *ctx;
+    int ret;
+} each_arg_t;
+
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *value)
+{
+    each_arg_t *e = cls;
+    (void)kind;
+    e->ret = e->fn(e->ctx, key, value);
+    return e->ret ? MHD_NO : MHD_YES;
+}
+
+int http_request_each_arg(const http_request_t *req,
+                          int (*fn)(void *ctx, const char *name, const char *value), void *ctx)
+{
+    each_arg_t e = {fn, ctx, 0};
+    if (req->conn_)
+        MHD_get_connection_values(req->conn_, MHD_GET_ARGUMENT_KIND, on_arg, &e);
+    return e.ret;
 }

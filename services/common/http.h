@@ -51,6 +51,8 @@ typedef struct {
     void *conn_;               /* the glue's; NULL in a request built by hand */
 } http_request_t;
 
+#define HTTP_MAX_HEADERS 4 /* more response headers a handler may add */
+
 /* What the handler answers. The glue zeroes it before the call. */
 typedef struct {
     int status;               /* HTTP status, 100..599 */
@@ -58,7 +60,21 @@ typedef struct {
     const char *content_type; /* a literal, or NULL for application/json */
     const char *allow;        /* for 405: a literal naming the methods allowed; else NULL */
     const char *challenge;    /* for 401: a literal WWW-Authenticate value ("Bearer"); else NULL */
+    struct {
+        const char *name;        /* a literal ("X-Total-Count"); NULL: the slot is free */
+        char *value;             /* malloc'd, freed by the glue (http_response_free_headers) */
+    } headers[HTTP_MAX_HEADERS]; /* set with http_response_header */
 } http_response_t;
+
+/* http_response_header adds the header name (a literal, borrowed) with a
+ * copy of value to out. Returns 0, or -1 when every slot is taken or out of
+ * memory (the header is then not sent). */
+int http_response_header(http_response_t *out, const char *name, const char *value);
+
+/* http_response_free_headers frees the values http_response_header copied
+ * and clears the slots; the glue calls it after sending. Only a caller that
+ * runs a handler by hand (a test) needs it. */
+void http_response_free_headers(http_response_t *out);
 
 /* http_handler_fn answers req into out (see http_response_t). It runs on the
  * thread calling http_server_run, and must not call http_server_* itself. */
@@ -110,6 +126,12 @@ void http_server_run(http_server_t *self);
 /* http_request_header is the request's header name (any case), NULL if it was
  * not sent or req was built by hand. Valid during the handler's call. */
 const char *http_request_header(const http_request_t *req, const char *name);
+
+/* http_request_each_arg calls fn for each query-string argument of req in
+ * the order sent (value NULL for "?name" alone) until fn returns non-zero,
+ * and returns that value, or 0. Does nothing for a req built by hand. */
+int http_request_each_arg(const http_request_t *req,
+                          int (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 
 /* http_request_arg is the %-decoded value of the query-string argument name,
  * NULL if it was not sent, was sent without a value ("?name" alone) or req

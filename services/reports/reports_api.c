@@ -1,5 +1,6 @@
-/* reports_api.c - the reports HTTP API: routing, access control, and each
- * endpoint's JSON built from Redis with jansson. */
+/* reports_api.c - the reports HTTP API: routing, access control, the
+ * pupil's timeline, and the answers of the summaries (reports_summary.c)
+ * and lists (reports_lists.c, reports_events.c) as JSON or CSV. */
 #include "reports/reports_api.h"
 
 #include <inttypes.h>
@@ -10,6 +11,11 @@
 
 #include <jansson.h>
 
+#include "reports/reports_csv.h"
+#include "reports/reports_lists.h"
+#include "reports/reports_query.h"
+#include "reports/reports_summary.h"
+#include "reports/reports_util.h"
 #include "rollcall/codec.h"
 #include "rollcall/date.h"
 #include "rollcall/ids.h"
@@ -80,7 +86,8 @@ static void answer_error(reports_api_t *self, http_response_t *out, int status, 
 static void answer_json(reports_api_t *self, http_response_t *out, json_t *o)
 {
     out->status = 200;
-    out->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    /* 12 digits: a percentage of one decimal prints as written (93.4). */
+    out->body = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(o);
     count(self, 200);
 }
@@ -115,14 +122,15 @@ static const reports_token_t *authenticate(const reports_api_t *self, const http
     return reports_tokens_find(self->tokens, a, len);
 }
 
-/* school_of reads the LA and trust of urn ("" when unknown or none).
- * RC_EIO when Redis failed. */
+/* school_of reads the LA and trust of urn ("" when unknown or none) and
+ * whether the school is known. RC_EIO when Redis failed. */
 static rc_err_t school_of(reports_api_t *self, const char *urn, char la[RC_LA_LEN + 1],
-                          char trust[REPORTS_SCOPE_ID + 1])
+                          char trust[REPORTS_SCOPE_ID + 1], int *known)
 {
-    redisReply *r = redisCommand(self->rd, "HMGET rc:school:{%s} la_code trust_id", urn);
+    redisReply *r = redisCommand(self->rd, "HMGET rc:school:{%s} la_code trust_id name", urn);
     la[0] = trust[0] = '\0';
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    *known = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
         freeReplyObject(r);
         return RC_EIO;
     }
@@ -130,49 +138,22 @@ static rc_err_t school_of(reports_api_t *self, const char *urn, char la[RC_LA_LE
         snprintf(la, RC_LA_LEN + 1, "%s", r->element[0]->str);
     if (r->element[1]->type == REDIS_REPLY_STRING)
         snprintf(trust, REPORTS_SCOPE_ID + 1, "%s", r->element[1]->str);
+    *known = r->element[0]->type == REDIS_REPLY_STRING || r->element[2]->type == REDIS_REPLY_STRING;
     freeReplyObject(r);
     return RC_OK;
 }
 
-/* ---- the pupil ---- */
-
-static const char *const int_fields[] = {
-    "possible_sessions",           "attended_sessions",           "authorised_absences",
-    "unauthorised_absences",       "late_before_close",           "late_after_close",
-    "penalty_window_unauthorised", "consecutive_unexplained_days"};
-#define N_INT_FIELDS (sizeof int_fields / sizeof int_fields[0])
-
-/* pupil_fields fills o from the rs:pupil hash reply h (HGETALL: name,
- * value...): the metrics as numbers, flags as booleans, "" as null. */
-static void pupil_fields(json_t *o, const redisReply *h)
+/* may_read_group is true when a scope of t is admin or kind with id. */
+static int may_read_group(const reports_token_t *t, reports_scope_kind_t kind, const char *id)
 {
-    json_t *stages = json_object();
-    for (size_t i = 0; i < N_INT_FIELDS; i++)
-        json_object_set_new(o, int_fields[i], json_integer(0));
-    json_object_set_new(o, "attendance_pct", json_null());
-    json_object_set_new(o, "persistent_absentee", json_false());
-    json_object_set_new(o, "severe_absentee", json_false());
-    json_object_set_new(o, "band", json_null());
-    json_object_set_new(o, "as_of", json_null());
-    for (size_t i = 0; h && i + 1 < h->elements; i += 2) {
-        const redisReply *k = h->element[i], *v = h->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            continue;
-        const char *name = k->str, *val = v->str;
-        for (size_t f = 0; f < N_INT_FIELDS; f++)
-            if (strcmp(name, int_fields[f]) == 0)
-                json_object_set_new(o, name, json_integer(strtoll(val, NULL, 10)));
-        if (strcmp(name, "attendance_pct") == 0 && val[0])
-            json_object_set_new(o, name, json_real(strtod(val, NULL)));
-        else if (strcmp(name, "persistent_absentee") == 0 || strcmp(name, "severe_absentee") == 0)
-            json_object_set_new(o, name, json_boolean(strcmp(val, "1") == 0));
-        else if ((strcmp(name, "band") == 0 || strcmp(name, "as_of") == 0) && val[0])
-            json_object_set_new(o, name, json_string(val));
-        else if (strncmp(name, "stage:", 6) == 0 && name[6])
-            json_object_set_new(stages, name + 6, val[0] ? json_string(val) : json_null());
-    }
-    json_object_set_new(o, "stages", stages);
+    for (size_t i = 0; i < t->nscopes; i++)
+        if (t->scopes[i].kind == SCOPE_ADMIN ||
+            (t->scopes[i].kind == kind && strcmp(t->scopes[i].id, id) == 0))
+            return 1;
+    return 0;
 }
+
+/* ---- the pupil ---- */
 
 /* event_json describes one decoded pupil event for the timeline. */
 static json_t *event_json(uint64_t seq, const wire_msg_t *m)
@@ -307,7 +288,7 @@ static rc_err_t pupil_json(reports_api_t *self, const char *urn, const char *upn
     if (!(o = json_pack("{s:s,s:s}", "urn", urn, "upn", upn)) || !(evs = json_array()) ||
         !(msgs = json_array()))
         goto out;
-    pupil_fields(o, r[0]);
+    reports_pupil_fields(o, r[0]);
     if ((rc = outbox_events(self, urn, r[2], evs)) != RC_OK)
         goto out;
     for (size_t i = 0; i < r[3]->elements; i++) {
@@ -334,26 +315,147 @@ out:
     return rc;
 }
 
-/* ---- routing ---- */
+/* ---- lists and summaries ---- */
 
-/* pupil_path matches /v1/schools/<urn>/pupils/<upn>, copying the two parts
- * (unchecked, but no longer than they may be plus one, to tell too long). */
-static int pupil_path(const char *url, char urn[RC_URN_LEN + 2], char upn[RC_UPN_LEN + 2])
+static const char *const pupil_cols[] = {"upn",
+                                         "forename",
+                                         "surname",
+                                         "year_group",
+                                         "possible_sessions",
+                                         "attended_sessions",
+                                         "authorised_absences",
+                                         "unauthorised_absences",
+                                         "attendance_pct",
+                                         "penalty_window_unauthorised",
+                                         "consecutive_unexplained_days",
+                                         "persistent_absentee",
+                                         "severe_absentee",
+                                         "band",
+                                         "stages"};
+static const char *const first_day_cols[] = {"upn",        "forename", "surname",
+                                             "year_group", "date",     "session",
+                                             "reason",     "event_id", "messages"};
+static const char *const review_cols[] = {"upn",   "forename", "surname",     "year_group",
+                                          "track", "stage",    "review_date", "overdue"};
+static const char *const referral_cols[] = {"urn",    "upn",      "kind",       "date",
+                                            "reason", "event_id", "school_name"};
+
+/* A list endpoint: its reader and its CSV columns. */
+typedef struct {
+    reports_route_kind_t kind;
+    const char *leaf; /* the file name's end */
+    rc_err_t (*read)(redisContext *, const char *, const reports_query_t *, json_t **, size_t *,
+                     char *);
+    const char *const *cols;
+    size_t ncols;
+} list_t;
+
+#define COLS(a) a, sizeof a / sizeof a[0]
+static const list_t lists[] = {
+    {ROUTE_PUPILS, "pupils", reports_list_pupils, COLS(pupil_cols)},
+    {ROUTE_FIRST_DAY, "first-day-absences", reports_list_first_day, COLS(first_day_cols)},
+    {ROUTE_REVIEWS, "reviews", reports_list_reviews, COLS(review_cols)},
+    {ROUTE_REFERRALS, "referrals", reports_list_referrals, COLS(referral_cols) - 1},
+    {ROUTE_LA_REFERRALS, "referrals", reports_list_la_referrals, COLS(referral_cols)},
+};
+
+/* answer_err answers a reader's error: 404 (notfound), 400 (why), 503. */
+static void answer_err(reports_api_t *self, http_response_t *out, rc_err_t err,
+                       const char *notfound, const char *why)
 {
-    static const char a[] = "/v1/schools/", b[] = "/pupils/";
-    if (strncmp(url, a, sizeof a - 1) != 0)
-        return 0;
-    const char *u = url + sizeof a - 1, *slash = strchr(u, '/');
-    if (!slash || strncmp(slash, b, sizeof b - 1) != 0)
-        return 0;
-    const char *p = slash + sizeof b - 1;
-    size_t ul = (size_t)(slash - u), pl = strlen(p);
-    if (!ul || !pl || strchr(p, '/'))
-        return 0;
-    snprintf(urn, RC_URN_LEN + 2, "%.*s", (int)(ul > RC_URN_LEN + 1 ? RC_URN_LEN + 1 : ul), u);
-    snprintf(upn, RC_UPN_LEN + 2, "%s", p);
-    return 1;
+    if (err == RC_ENOTFOUND)
+        answer_error(self, out, 404, notfound);
+    else if (err == RC_EINVAL)
+        answer_error(self, out, 400, why);
+    else if (err == RC_ENOMEM)
+        answer_error(self, out, 503, "out of memory");
+    else
+        answer_error(self, out, 503, "Redis is unavailable; try again");
 }
+
+/* page_headers sets X-Total-Count, and Link to the next page when there is one. */
+static void page_headers(http_response_t *out, const http_request_t *req, const reports_query_t *q,
+                         size_t shown, size_t total, const char *next)
+{
+    char n[32], link[REPORTS_QUERY_TEXT + 512];
+    snprintf(n, sizeof n, "%zu", total);
+    http_response_header(out, "X-Total-Count", n);
+    if (q->limit == SIZE_MAX || q->offset + shown >= total)
+        return;
+    snprintf(link, sizeof link, "<%s?%s%slimit=%zu&offset=%zu>; rel=\"next\"", req->url, next,
+             next[0] ? "&" : "", q->limit, q->offset + shown);
+    http_response_header(out, "Link", link);
+}
+
+/* answer_csv sets the CSV of rows as the answer, dropping rows. */
+static void answer_csv(reports_api_t *self, http_response_t *out, const list_t *l, const char *id,
+                       json_t *rows)
+{
+    char disposition[128];
+    out->status = 200;
+    out->content_type = "text/csv; charset=utf-8";
+    out->body = reports_csv_rows(rows, l->cols, l->ncols);
+    json_decref(rows);
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s-%s.csv\"", id, l->leaf);
+    http_response_header(out, "Content-Disposition", disposition);
+    count(self, out->body ? 200 : 503);
+}
+
+static void serve_list(reports_api_t *self, const http_request_t *req, http_response_t *out,
+                       const reports_route_t *route)
+{
+    reports_query_t q;
+    char next[REPORTS_QUERY_TEXT], why[REPORTS_WHY_MAX];
+    int csv;
+    const list_t *l = NULL;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        if (lists[i].kind == route->kind)
+            l = &lists[i];
+    if (reports_query_parse(req, route->kind, &q, &csv, next, why) != RC_OK) {
+        answer_error(self, out, 400, why);
+        return;
+    }
+    json_t *rows = NULL;
+    size_t total = 0;
+    rc_err_t err = l->read(self->rd, route->id, &q, &rows, &total, why);
+    if (err != RC_OK) {
+        answer_err(self, out, err, "no such local authority", why);
+        return;
+    }
+    page_headers(out, req, &q, json_array_size(rows), total, next);
+    if (csv)
+        answer_csv(self, out, l, route->id, rows);
+    else
+        answer_json(self, out, rows);
+}
+
+static void serve_summary(reports_api_t *self, const http_request_t *req, http_response_t *out,
+                          const reports_route_t *route)
+{
+    reports_query_t q;
+    char next[REPORTS_QUERY_TEXT], why[REPORTS_WHY_MAX];
+    int csv;
+    json_t *o = NULL;
+    rc_err_t err;
+    if (reports_query_parse(req, route->kind, &q, &csv, next, why) != RC_OK) {
+        answer_error(self, out, 400, why);
+        return;
+    }
+    if (route->kind == ROUTE_SUMMARY)
+        err = reports_school_summary(self->rd, route->id, &o);
+    else if (route->kind == ROUTE_TRUST_SUMMARY)
+        err = reports_group_summary(self->rd, "trust", route->id, "trust_id", &o);
+    else
+        err = reports_group_summary(self->rd, "la", route->id, "la_code", &o);
+    if (err == RC_OK)
+        answer_json(self, out, o);
+    else
+        answer_err(self, out, err,
+                   route->kind == ROUTE_TRUST_SUMMARY ? "no such trust" : "no such local authority",
+                   "");
+}
+
+/* ---- routing ---- */
 
 static void healthz(reports_api_t *self, http_response_t *out)
 {
@@ -368,14 +470,88 @@ static void healthz(reports_api_t *self, http_response_t *out)
     freeReplyObject(r);
 }
 
+static void serve_pupil(reports_api_t *self, http_response_t *out, const reports_token_t *tok,
+                        const char *urn, const char *upn)
+{
+    json_t *o = NULL;
+    rc_err_t err = pupil_json(self, urn, upn, &o);
+    if (err == RC_OK)
+        answer_json(self, out, o);
+    else
+        answer_err(self, out, err, "no such pupil at that school", "");
+    log_debug("reports.pupil_read", LOG_STR("label", tok->label), LOG_STR("urn", urn),
+              LOG_UPN("upn", upn), LOG_INT("status", out->status));
+}
+
+/* serve_school answers a /v1/schools/{urn}/... path once the token is known. */
+static void serve_school(reports_api_t *self, const http_request_t *req, http_response_t *out,
+                         const reports_token_t *tok, const reports_route_t *route)
+{
+    char la[RC_LA_LEN + 1], trust[REPORTS_SCOPE_ID + 1];
+    const char *why, *urn = route->id;
+    int known;
+    if (urn_check(urn, strlen(urn), &why) != RC_OK) {
+        answer_error(self, out, 400, "the URN is not 6 digits");
+        return;
+    }
+    if (route->kind == ROUTE_PUPIL && upn_check(route->upn, strlen(route->upn), &why) != RC_OK) {
+        answer_error(self, out, 400, "the UPN is not valid");
+        return;
+    }
+    if (!redis_ready(self) || school_of(self, urn, la, trust, &known) != RC_OK) {
+        answer_error(self, out, 503, "Redis is unavailable; try again");
+        return;
+    }
+    if (!reports_token_may_read(tok, urn, la, trust)) {
+        answer_error(self, out, 403, "this token may not read that school");
+        log_info("reports.forbidden", LOG_STR("label", tok->label), LOG_STR("urn", urn));
+        return;
+    }
+    if (!known)
+        answer_error(self, out, 404, "no such school");
+    else if (route->kind == ROUTE_PUPIL)
+        serve_pupil(self, out, tok, urn, route->upn);
+    else if (route->kind == ROUTE_SUMMARY)
+        serve_summary(self, req, out, route);
+    else
+        serve_list(self, req, out, route);
+}
+
+/* serve_group answers a trust's or an LA's path once the token is known. */
+static void serve_group(reports_api_t *self, const http_request_t *req, http_response_t *out,
+                        const reports_token_t *tok, const reports_route_t *route)
+{
+    const char *why;
+    int trust = route->kind == ROUTE_TRUST_SUMMARY;
+    if (trust ? !reports_trust_id_ok(route->id)
+              : la_code_check(route->id, strlen(route->id), &why) != RC_OK) {
+        answer_error(self, out, 400,
+                     trust ? "the trust id is not 1 to 32 letters, digits, _ or -"
+                           : "the LA code is not 3 digits");
+        return;
+    }
+    if (!may_read_group(tok, trust ? SCOPE_TRUST : SCOPE_LA, route->id)) {
+        answer_error(self, out, 403,
+                     trust ? "this token may not read that trust"
+                           : "this token may not read that LA");
+        log_info("reports.forbidden", LOG_STR("label", tok->label),
+                 LOG_STR(trust ? "trust_id" : "la_code", route->id));
+        return;
+    }
+    if (!redis_ready(self))
+        answer_error(self, out, 503, "Redis is unavailable; try again");
+    else if (route->kind == ROUTE_LA_REFERRALS)
+        serve_list(self, req, out, route);
+    else
+        serve_summary(self, req, out, route);
+}
+
 void reports_api_handle(void *ctx, const http_request_t *req, http_response_t *out)
 {
     reports_api_t *self = ctx;
-    char urn[RC_URN_LEN + 2], upn[RC_UPN_LEN + 2], la[RC_LA_LEN + 1], trust[REPORTS_SCOPE_ID + 1];
-    const char *why;
-    int is_health = strcmp(req->url, "/healthz") == 0;
+    reports_route_t route;
 
-    if (!is_health && !pupil_path(req->url, urn, upn)) {
+    if (!reports_route_parse(req->url, &route)) {
         answer_error(self, out, 404, "no such endpoint: see docs/reports-api.md");
         return;
     }
@@ -384,7 +560,7 @@ void reports_api_handle(void *ctx, const http_request_t *req, http_response_t *o
         answer_error(self, out, 405, "only GET is served here");
         return;
     }
-    if (is_health) {
+    if (route.kind == ROUTE_HEALTH) {
         healthz(self, out);
         return;
     }
@@ -399,33 +575,8 @@ void reports_api_handle(void *ctx, const http_request_t *req, http_response_t *o
         log_info("reports.unauthorised", LOG_BOOL("token_sent", sent));
         return;
     }
-    if (urn_check(urn, strlen(urn), &why) != RC_OK) {
-        answer_error(self, out, 400, "the URN is not 6 digits");
-        return;
-    }
-    if (upn_check(upn, strlen(upn), &why) != RC_OK) {
-        answer_error(self, out, 400, "the UPN is not valid");
-        return;
-    }
-    if (!redis_ready(self) || school_of(self, urn, la, trust) != RC_OK) {
-        answer_error(self, out, 503, "Redis is unavailable; try again");
-        return;
-    }
-    if (!reports_token_may_read(tok, urn, la, trust)) {
-        answer_error(self, out, 403, "this token may not read that school");
-        log_info("reports.forbidden", LOG_STR("label", tok->label), LOG_STR("urn", urn));
-        return;
-    }
-    json_t *o = NULL;
-    rc_err_t err = pupil_json(self, urn, upn, &o);
-    if (err == RC_OK)
-        answer_json(self, out, o);
-    else if (err == RC_ENOTFOUND)
-        answer_error(self, out, 404, "no such pupil at that school");
-    else if (err == RC_ENOMEM)
-        answer_error(self, out, 503, "out of memory");
+    if (reports_route_is_school(route.kind))
+        serve_school(self, req, out, tok, &route);
     else
-        answer_error(self, out, 503, "Redis is unavailable; try again");
-    log_debug("reports.pupil_read", LOG_STR("label", tok->label), LOG_STR("urn", urn),
-              LOG_UPN("upn", upn), LOG_INT("status", out->status));
+        serve_group(self, req, out, tok, &route);
 }

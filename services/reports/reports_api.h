@@ -1,14 +1,25 @@
 /* reports_api.h - the reports HTTP API (SPEC section 5, docs/reports-api.md):
- * bearer-token access control, then JSON read from what rules and notify
- * keep in Redis. Runs on the service's one thread (common/http.h).
+ * bearer-token access control, then JSON (or CSV) read from what ingest,
+ * rules and notify keep in Redis. Runs on the service's one thread
+ * (common/http.h).
  *
- * Endpoints in this slice:
- *   GET /healthz                          no token; 200 while Redis answers
- *   GET /v1/schools/{urn}/pupils/{upn}    a pupil's position and timeline
+ * Endpoints:
+ *   GET /healthz                               no token; 200 while Redis answers
+ *   GET /v1/schools/{urn}/pupils/{upn}         a pupil's position and timeline
+ *   GET /v1/schools/{urn}/summary              measures and breakdowns (reports_summary.h)
+ *   GET /v1/schools/{urn}/pupils               lists (reports_lists.h): worst attendance
+ *   GET /v1/schools/{urn}/first-day-absences     first, first-day absences, reviews due,
+ *   GET /v1/schools/{urn}/reviews                referrals; ?limit= &offset= &format=csv
+ *   GET /v1/schools/{urn}/referrals              and each list's filters
+ *   GET /v1/trusts/{trust_id}/summary          each school's summary and the total
+ *   GET /v1/la/{la_code}/summary               the same for an LA
+ *   GET /v1/la/{la_code}/referrals             the LA's schools' referrals
  * Answers, in the order they are decided: 404 for an unknown path, 405 for a
  * method other than GET, 401 (with WWW-Authenticate: Bearer) without a known
- * token, 400 for a malformed URN or UPN, 403 when no scope of the token
- * covers the school, 404 for an unknown pupil, 503 when Redis fails. */
+ * token, 400 for a malformed URN, UPN, LA code or trust id, 403 when no scope
+ * of the token covers the school (trust:<id> or admin for a trust, la:<code>
+ * or admin for an LA), 404 for an unknown school, trust, LA or pupil, 400 for
+ * a bad query parameter (named in the message), 503 when Redis fails. */
 #ifndef ROLLCALL_REPORTS_API_H
 #define ROLLCALL_REPORTS_API_H
 
