@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libjansson-dev
   libyaml-dev libjwt-dev libsodium-dev redis-server clang-format
   libssl-dev
+  chromium # tests/test_dashboard.c: the dashboard in headless Chromium
 )
 # tests/npm runs the official gateway clients on Node; a machine may already
 # have node and npm from elsewhere (NodeSource), so only when they are missing.

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "reports/dashboard.h"
 #include "reports/reports_csv.h"
 #include "reports/reports_lists.h"
 #include "reports/reports_query.h"
@@ -549,6 +550,8 @@ static void serve_group(reports_api_t *self, const http_request_t *req, http_res
 void reports_api_handle(void *ctx, const http_request_t *req, http_response_t *out)
 {
     reports_api_t *self = ctx;
+    if (strncmp(req->url, "/dashboard/", 11) == 0 && dashboard_handle(req, out))
+        return;
     reports_route_t route;
 
     if (!reports_route_parse(req->url, &route)) {
