@@ -12,6 +12,7 @@
 
 #include "rollcall/codec.h"
 #include "rollcall/ids.h"
+#include "rollcall/policy.h"
 #include "rollcall/records.h"
 #include "testsupport.h"
 
@@ -384,6 +385,49 @@ Test(reports_e2e, summaries_equal_the_pupils_stored_state)
     expect_measures(json_object_get(la, "total"), &total, "LA total");
     json_decref(la);
     freeReplyObject(u);
+}
+
+/* Bands and stages come in the order of each school's policy file, every
+ * one of them, as its people know them. */
+Test(reports_e2e, bands_and_stages_in_the_policy_order)
+{
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *u = school_urns(c);
+    for (size_t i = 0; i < u->elements; i++) {
+        const char *urn = u->element[i]->str;
+        redisReply *name = redisCommand(c, "HGET rc:school:{%s} policy", urn);
+        char path[256], err[POLICY_ERR_MAX];
+        policy_t *pol = NULL;
+        snprintf(path, sizeof path, "%s/policies/%s.yaml", ROLLCALL_SOURCE_DIR, name->str);
+        cr_assert_eq(policy_load_file(path, &pol, err), RC_OK, "%s", err);
+        snprintf(path, sizeof path, "/v1/schools/%s/summary", urn);
+        json_t *o = get_json(path, NULL), *bands = json_object_get(o, "bands");
+        cr_assert_eq(json_array_size(bands), pol->nbands, "%s: every band", urn);
+        for (size_t b = 0; b < pol->nbands; b++)
+            cr_expect_str_eq(json_string_value(json_object_get(json_array_get(bands, b), "band")),
+                             pol->bands[b].name, "%s band %zu", urn, b);
+        json_t *stages = json_object_get(o, "stages");
+        for (size_t t = 0; t < pol->ntracks; t++) {
+            json_t *tr = json_object_get(stages, pol->tracks[t].id);
+            cr_assert_not_null(tr, "%s track %s", urn, pol->tracks[t].id);
+            cr_assert_eq(json_object_size(tr), pol->tracks[t].nstages + 1, "every stage and none");
+            const char *key;
+            json_t *v;
+            size_t k = 0;
+            json_object_foreach(tr, key, v)
+            {
+                const char *want =
+                    k < pol->tracks[t].nstages ? pol->tracks[t].stages[k].id : "none";
+                cr_expect_str_eq(key, want, "%s %s stage %zu", urn, pol->tracks[t].id, k);
+                k++;
+            }
+        }
+        json_decref(o);
+        policy_destroy(&pol);
+        freeReplyObject(name);
+    }
+    freeReplyObject(u);
+    redisFree(c);
 }
 
 /* expect_list checks that path lists exactly the pupils of s that keep(p)

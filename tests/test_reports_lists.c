@@ -111,6 +111,7 @@ static void put_event(redisContext *c, const char *urn, uint64_t seq, const char
     if (ref == REFERRAL_NONE) {
         e->kind = EVENT_ALERT;
         e->alert = ALERT_FIRST_DAY_ABSENCE;
+        e->session = seq % 2 ? SESSION_AM : SESSION_PM; /* odd positions AM, even PM */
         strcpy(e->reason, "absent with no reason at 09:30");
     } else {
         e->kind = EVENT_REFERRAL;
@@ -828,6 +829,8 @@ Test(reports_lists, first_day_absences_with_their_messages)
     cr_expect_str_eq(str(r0, "date"), "2025-09-10");
     cr_expect_str_eq(str(r0, "reason"), "absent with no reason at 09:30");
     cr_expect_str_eq(str(r0, "surname"), "+SUM(A1)");
+    cr_expect_str_eq(str(r0, "session"), "PM", "the session the event names (seq 4: PM)");
+    cr_expect_str_eq(str(json_array_get(a, 1), "session"), "AM", "seq 5: AM");
     json_t *msgs = json_object_get(r0, "messages");
     cr_assert_eq(json_array_size(msgs), 2, "the other event's message is not listed");
     json_t *m0 = json_array_get(msgs, 0), *m1 = json_array_get(msgs, 1);

@@ -372,9 +372,13 @@ static json_t *first_day_row(const wire_msg_t *m, const char *seq)
 {
     char d[RC_DATE_STRLEN];
     const pupil_event_t *ev = &m->u.event;
-    /* The event does not carry the session of the mark: null until it does. */
-    return json_pack("{s:s,s:s,s:n,s:s,s:s,s:I}", "upn", ev->upn, "date", date_format(ev->date, d),
-                     "session", "reason", ev->reason, "event_id", m->event_id, "seq",
+    /* The session still coded N when the alert was raised; null from events
+     * written before alerts carried it. */
+    json_t *session = ev->session == SESSION_AM   ? json_string("AM")
+                      : ev->session == SESSION_PM ? json_string("PM")
+                                                  : json_null();
+    return json_pack("{s:s,s:s,s:o,s:s,s:s,s:I}", "upn", ev->upn, "date", date_format(ev->date, d),
+                     "session", session, "reason", ev->reason, "event_id", m->event_id, "seq",
                      (json_int_t)strtoull(seq, NULL, 10));
 }
 

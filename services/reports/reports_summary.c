@@ -24,7 +24,7 @@ static void school_append(redisContext *rd, const char *urn)
 {
     redisAppendCommand(rd, "HGETALL rs:agg:{%s}", urn);
     redisAppendCommand(rd, "HGETALL rs:wk:{%s}", urn);
-    redisAppendCommand(rd, "HMGET rs:school:{%s} today target_pct", urn);
+    redisAppendCommand(rd, "HMGET rs:school:{%s} today target_pct band_order stage_order", urn);
     redisAppendCommand(rd, "HMGET rc:school:{%s} name la_code trust_id", urn);
 }
 
@@ -65,15 +65,39 @@ static int by_band_name(const void *a, const void *b)
                   json_string_value(json_object_get(*(json_t *const *)b, "band")));
 }
 
-/* bands lists band:<name> counters as [{"band", "pupils"}], by name. */
-static json_t *bands(const json_t *c)
+/* in_list is true when name is one of the comma-separated list. */
+static int in_list(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; p && *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* bands lists band:<name> counters as [{"band", "pupils"}]: the policy's
+ * bands in its order (order, comma-separated; every one, 0 when empty), then
+ * any others by name. */
+static json_t *bands(const json_t *c, const char *order)
 {
     json_t *a = json_array(), *v, *list[64];
     const char *k;
     size_t n = 0;
+    char name[80];
+    for (const char *p = order; a && p && *p;) {
+        size_t len = strcspn(p, ",");
+        snprintf(name, sizeof name, "band:%.*s", (int)len, p);
+        json_array_append_new(
+            a, json_pack("{s:s,s:I}", "band", name + 5, "pupils", reports_count(c, name)));
+        p += len + (p[len] == ',');
+    }
     json_object_foreach((json_t *)c, k, v)
     {
-        if (strncmp(k, "band:", 5) == 0 && k[5] && n < sizeof list / sizeof list[0])
+        if (strncmp(k, "band:", 5) == 0 && k[5] && !in_list(order, k + 5) &&
+            n < sizeof list / sizeof list[0])
             list[n++] = json_pack("{s:s,s:I}", "band", k + 5, "pupils", json_integer_value(v));
     }
     qsort(list, n, sizeof list[0], by_band_name);
@@ -82,11 +106,39 @@ static json_t *bands(const json_t *c)
     return a;
 }
 
-/* stages groups stage:<track>:<stage> counters as {track: {stage: n}}. */
-static json_t *stages(const json_t *c)
+/* stage_order_json lays out order ("absence=stage_1,stage_2 lateness=...")
+ * as {track: {stage: n, ..., "none": n}} with the counts of c, 0 when none. */
+static void stage_order_json(json_t *o, const json_t *c, const char *order)
+{
+    char track[80], key[200];
+    for (const char *p = order; p && *p;) {
+        size_t tl = strcspn(p, "= ");
+        if (p[tl] != '=')
+            break;
+        snprintf(track, sizeof track, "%.*s", (int)tl, p);
+        json_t *t = json_object();
+        json_object_set_new(o, track, t);
+        for (p += tl + 1; *p && *p != ' ';) {
+            size_t sl = strcspn(p, ", ");
+            snprintf(key, sizeof key, "stage:%s:%.*s", track, (int)sl, p);
+            json_object_set_new(t, key + 7 + strlen(track), json_integer(reports_count(c, key)));
+            p += sl + (p[sl] == ',');
+        }
+        snprintf(key, sizeof key, "stage:%s:none", track);
+        json_object_set_new(t, "none", json_integer(reports_count(c, key)));
+        p += *p == ' ';
+    }
+}
+
+/* stages groups stage:<track>:<stage> counters as {track: {stage: n}}: the
+ * policy's tracks and stages in ladder order (order, from rules; NULL for a
+ * total over schools), then whatever else the counters hold. */
+static json_t *stages(const json_t *c, const char *order)
 {
     json_t *o = json_object(), *v;
     const char *k;
+    if (o)
+        stage_order_json(o, c, order);
     json_object_foreach((json_t *)c, k, v)
     {
         const char *colon = strncmp(k, "stage:", 6) == 0 ? strchr(k + 6, ':') : NULL;
@@ -139,7 +191,7 @@ static json_t *weekly(const json_t *wk)
 
 /* breakdowns sets the measures of group all at the top of o, then
  * by_year_group, by_cohort (and each cohort at the top), bands, stages. */
-static void breakdowns(json_t *o, const json_t *c)
+static void breakdowns(json_t *o, const json_t *c, const char *band_order, const char *stage_order)
 {
     json_t *years = json_object(), *by_cohort = json_object();
     char group[16], key[8];
@@ -158,8 +210,8 @@ static void breakdowns(json_t *o, const json_t *c)
     }
     json_object_set_new(o, "by_year_group", years);
     json_object_set_new(o, "by_cohort", by_cohort);
-    json_object_set_new(o, "bands", bands(c));
-    json_object_set_new(o, "stages", stages(c));
+    json_object_set_new(o, "bands", bands(c, band_order));
+    json_object_set_new(o, "stages", stages(c, stage_order));
 }
 
 /* school_json renders one school's replies r[0..SCHOOL_CMDS), adding its
@@ -180,7 +232,7 @@ static rc_err_t school_json(const char *urn, redisReply **r, int with_weekly, js
     reports_set_str(o, "as_of", r[R_STATE]->element[0]);
     json_object_set_new(o, "target_pct",
                         target && target[0] ? json_real(strtod(target, NULL)) : json_null());
-    breakdowns(o, c);
+    breakdowns(o, c, reports_str(r[R_STATE]->element[2]), reports_str(r[R_STATE]->element[3]));
     if (with_weekly)
         json_object_set_new(o, "weekly", weekly(wk));
     if ((total && reports_counts_merge(total, c)) ||
@@ -200,7 +252,7 @@ out:
 static int replies_ok(redisReply **r)
 {
     return r[R_AGG]->type == REDIS_REPLY_ARRAY && r[R_WK]->type == REDIS_REPLY_ARRAY &&
-           r[R_STATE]->type == REDIS_REPLY_ARRAY && r[R_STATE]->elements == 2 &&
+           r[R_STATE]->type == REDIS_REPLY_ARRAY && r[R_STATE]->elements == 4 &&
            r[R_REF]->type == REDIS_REPLY_ARRAY && r[R_REF]->elements == 3;
 }
 
@@ -273,7 +325,7 @@ rc_err_t reports_group_summary(redisContext *rd, const char *kind, const char *i
     rc = RC_ENOMEM;
     if (!(t = json_object()) || json_object_set_new(o, "total", t))
         goto out;
-    breakdowns(t, total);
+    breakdowns(t, total, NULL, NULL);
     json_object_set_new(t, "school_count", json_integer((json_int_t)m->elements));
     json_object_set_new(t, "weekly", weekly(wk));
     json_object_set(o, "schools", schools);

@@ -633,11 +633,13 @@ static rc_err_t commit(rules_t *self, school_t *s)
     char target[16] = "";
     if (s->policy->target_pct > 0.0)
         snprintf(target, sizeof target, "%.1f", s->policy->target_pct);
+    char bands[AGG_ORDER_MAX], stages[AGG_ORDER_MAX];
+    agg_policy_order(s->policy, bands, stages);
     self->queued += agg_delta_flush(self->delta, self->wr, s->urn);
     queue(self,
           "HSET rs:school:{%s} pos %" PRIu64 " out %" PRIu64
-          " today %s minute %d policy %s target_pct %s",
-          s->urn, seq, s->out, today, s->minute, s->policy->name, target);
+          " today %s minute %d policy %s target_pct %s band_order %s stage_order %s",
+          s->urn, seq, s->out, today, s->minute, s->policy->name, target, bands, stages);
     queue(self, "SET rs:out:{%s} %" PRIu64, s->urn, s->out); /* the outbox's tail, for feeds */
     redisAppendCommand(self->wr, "EXEC");
     int ok = 1;

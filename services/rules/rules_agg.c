@@ -108,6 +108,22 @@ bad:
     return RC_EPARSE;
 }
 
+void agg_policy_order(const policy_t *p, char bands[AGG_ORDER_MAX], char stages[AGG_ORDER_MAX])
+{
+    size_t n = 0;
+    bands[0] = stages[0] = '\0';
+    for (size_t i = 0; i < p->nbands && n < AGG_ORDER_MAX; i++)
+        n += (size_t)snprintf(bands + n, AGG_ORDER_MAX - n, "%s%s", i ? "," : "", p->bands[i].name);
+    n = 0;
+    for (size_t t = 0; t < p->ntracks && n < AGG_ORDER_MAX; t++) {
+        const policy_track_t *tr = &p->tracks[t];
+        n += (size_t)snprintf(stages + n, AGG_ORDER_MAX - n, "%s%s=", t ? " " : "", tr->id);
+        for (size_t k = 0; k < tr->nstages && n < AGG_ORDER_MAX; k++)
+            n += (size_t)snprintf(stages + n, AGG_ORDER_MAX - n, "%s%s", k ? "," : "",
+                                  tr->stages[k].id);
+    }
+}
+
 /* ---- the delta table ---- */
 
 typedef struct {

@@ -53,6 +53,13 @@ void agg_contrib_format(const agg_contrib_t *c, char out[AGG_TEXT_MAX]);
  * cleared) when it is not one. */
 rc_err_t agg_contrib_parse(const char *text, size_t len, agg_contrib_t *c);
 
+#define AGG_ORDER_MAX 2048 /* agg_policy_order's stages text, NUL included */
+
+/* agg_policy_order writes the policy's bands in its order ("green,amber,red")
+ * and its tracks' stages in ladder order ("absence=stage_1,stage_2
+ * lateness=letter_1"), for reports to show them as the policy does. */
+void agg_policy_order(const policy_t *p, char bands[AGG_ORDER_MAX], char stages[AGG_ORDER_MAX]);
+
 /* The counters an open transaction moves: fields of rs:agg:{urn} and of
  * rs:wk:{urn}, each with its summed delta. */
 typedef struct agg_delta agg_delta_t;

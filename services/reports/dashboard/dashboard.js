@@ -567,18 +567,16 @@
       (isNum(target) ? "; orange below the target" : "") + " (bars start at " + lo + "%).", body, "", numbers);
   }
 
-  /* stageOrder sorts stage names as people read them ("stage_2" before
-   * "stage_10"), without "none": the API gives the stages in no set order. */
+  /* stageOrder keeps the stages in the API's order, the policy's ladder
+   * order, without "none". */
   function stageOrder(names) {
     return names.filter(function (k) {
       return k !== "none";
-    }).sort(function (a, b) {
-      return a.localeCompare(b, "en", { numeric: true });
     });
   }
 
   /* stagesChart: per track, a funnel of the pupils on each stage, in the
-   * order of their names, pupils on no stage told apart; head (optional) is
+   * policy's order, pupils on no stage told apart; head (optional) is
    * HTML put before the tracks. */
   function stagesChart(id, stages, asPart) {
     var tracks = Object.keys(stages || {});
@@ -634,7 +632,7 @@
       body += s + "</svg>";
     });
     if (asPart) return { body: body, rows: rowsAll };
-    return figure(id, "", "Pupils on each stage of each track (stages in name order).", body, "",
+    return figure(id, "", "Pupils on each stage of each track, in the policy's order.", body, "",
       table(["Track", "Stage", "Pupils"], rowsAll, [2]));
   }
 
