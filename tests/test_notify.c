@@ -511,3 +511,66 @@ Test(notify, two_processes_share_one_rate_limit)
     cr_assert_geq(last - first, 3.3, "the limit held across both processes: %.2f s", last - first);
     cr_assert_eq(ts_proc_stop(&second, SIGTERM, 5000), 0);
 }
+
+/* Seed 001's Letter A (attendance below the target, after 20 sessions) is
+ * rendered for each parent and filed in the school's print queue, with the
+ * pupil's name and figures in it. */
+Test(notify, a_stage_letter_is_rendered_into_the_schools_print_queue)
+{
+    static const char *const days[] = {"2026-09-02", "2026-09-03", "2026-09-04", "2026-09-07",
+                                       "2026-09-08", "2026-09-09", "2026-09-10", "2026-09-11",
+                                       "2026-09-14", "2026-09-15"};
+    char rows[3000];
+    size_t n = 0;
+    const char *upn = PUPIL(6);
+    for (int d = 0; d < 10; d++) /* 18 of 20 sessions: 90%, below 001's target */
+        for (int s = 0; s < 2; s++)
+            n += (size_t)snprintf(rows + n, sizeof rows - n, URN ",%s,%s,%s,%s,,%sT%s:00+01:00\n",
+                                  upn, days[d], s ? "PM" : "AM", d == 3 && s ? "O" : "/", days[d],
+                                  s ? "13:30" : "08:50");
+    n += (size_t)snprintf(rows + n, sizeof rows - n,
+                          URN ",%s,2026-09-15,PM,O,,2026-09-15T13:31:00+01:00\n", upn);
+    clock_at("2026-09-15T15:59:00+01:00"); /* the fortnight's register, taken */
+    marks(rows);
+    clock_at("2026-09-15T16:00:00+01:00");
+    redisContext *c = ts_redis_connect(&redis);
+    redisReply *k = NULL;
+    for (int waited = 0; waited < 20000; waited += 200) {
+        freeReplyObject(k);
+        k = redisCommand(c, "ZRANGE rn:letters:{" URN "} 0 -1 WITHSCORES");
+        if (k->elements >= 4)
+            break;
+        ts_sleep_ms(200);
+    }
+    cr_assert_eq(k->elements, 4, "Letter A for each of the two parents, filed by date (%zu)",
+                 k->elements / 2);
+    redisReply *who = redisCommand(c, "HMGET rc:pupil:{" URN "}:%s forename surname", upn);
+    char first_parent[128] = "";
+    for (size_t i = 0; i < k->elements; i += 2) {
+        cr_expect_str_eq(k->element[i + 1]->str, "20260915", "scored by the letter's date");
+        redisReply *m =
+            redisCommand(c, "HMGET rn:msg:{" URN "}:%s state channel template letter subject name",
+                         k->element[i]->str);
+        cr_assert_eq(m->element[3]->type, REDIS_REPLY_STRING, "the letter's text is kept");
+        cr_expect_str_eq(m->element[0]->str, "sent", "filed for printing");
+        cr_expect_str_eq(m->element[1]->str, "letter");
+        cr_expect_str_eq(m->element[2]->str, "letter_a");
+        cr_expect(strstr(m->element[3]->str, who->element[0]->str), "the pupil is named: %s",
+                  m->element[3]->str);
+        cr_expect(strstr(m->element[3]->str, "90"), "the attendance figure is in it");
+        char dear[160];
+        snprintf(dear, sizeof dear, "Dear %s,", m->element[5]->str);
+        cr_expect(m->element[5]->str[0] && strstr(m->element[3]->str, dear),
+                  "addressed to the parent by name");
+        if (i == 0)
+            snprintf(first_parent, sizeof first_parent, "%s", m->element[5]->str);
+        else
+            cr_expect_str_neq(m->element[5]->str, first_parent, "one letter to each parent");
+        cr_expect(strstr(m->element[4]->str, who->element[1]->str), "subject: %s",
+                  m->element[4]->str);
+        freeReplyObject(m);
+    }
+    freeReplyObject(who);
+    freeReplyObject(k);
+    redisFree(c);
+}

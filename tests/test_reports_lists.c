@@ -225,6 +225,17 @@ static void seed(void)
                         "1757491300000000:delivered:rc-%s-%s 1757491200000000:failed:rc-%s-%s "
                         "1757491200000000:sent:rc-%s-%s",
                         S1, upns[1], S1, k1, S1, k1, S1, k2, S1, k3));
+    /* letters notify filed for printing: two on 2025-09-10, one earlier */
+    cmd(c, redisCommand(c, "ZADD rn:letters:{%s} 20250910 lt-b 20250910 lt-a 20250903 lt-c", S1));
+    const char *lt[][4] = {{"lt-a", "2025-09-10", "Dear Ann Smith,\nLetter A: 90.0%", "Ann Smith"},
+                           {"lt-b", "2025-09-10", "Dear Bob Smith,\nLetter A: 90.0%", "=Bob"},
+                           {"lt-c", "2025-09-03", "Dear Cat Jones,\nLetter B", "Cat Jones"}};
+    for (int i = 0; i < 3; i++)
+        cmd(c, redisCommand(c,
+                            "HSET rn:msg:{%s}:%s channel letter to post state sent template "
+                            "letter_a date %s upns %s name %s subject %s letter %s",
+                            S1, lt[i][0], lt[i][1], upns[i < 2 ? 2 : 3], lt[i][3], "Letter A",
+                            lt[i][2]));
     redisFree(c);
 }
 
@@ -854,6 +865,41 @@ Test(reports_lists, first_day_absences_with_their_messages)
     cr_assert(csv_line(r.body, 1, line, sizeof line));
     cr_expect(strstr(line, ",'+SUM(A1),"), "%s", line);
     cr_expect(strstr(line, "sms:c-1:delivered:2025-09-10T08:01:40Z;email:c-2:failed:"), "%s", line);
+    ts_http_resp_free(&r);
+}
+
+/* The school's print queue: newest first (same day by key), each with its
+ * text and the pupil's name; since= cuts it; the CSV keeps each letter's
+ * lines inside one quoted cell and defuses a formula in a name. */
+Test(reports_lists, letters_to_print_newest_first_with_their_text)
+{
+    long total;
+    json_t *a = list("/v1/schools/" S1 "/letters", "tok-s1", &total, NULL, 0);
+    cr_assert_eq(total, 3);
+    cr_assert_eq(json_array_size(a), 3);
+    cr_expect_str_eq(str(json_array_get(a, 0), "key"), "lt-b", "2025-09-10, keys descending");
+    cr_expect_str_eq(str(json_array_get(a, 1), "key"), "lt-a");
+    cr_expect_str_eq(str(json_array_get(a, 2), "key"), "lt-c", "the oldest last");
+    json_t *r1 = json_array_get(a, 1);
+    cr_expect_str_eq(str(r1, "letter"), "Dear Ann Smith,\nLetter A: 90.0%");
+    cr_expect_str_eq(str(r1, "addressee"), "Ann Smith");
+    cr_expect_str_eq(str(r1, "upn"), upns[2]);
+    cr_expect_str_eq(str(r1, "state"), "sent");
+    cr_expect_str_eq(str(r1, "date"), "2025-09-10");
+    json_decref(a);
+    a = list("/v1/schools/" S1 "/letters?since=2025-09-04&limit=1", "tok-s1", &total, NULL, 0);
+    cr_expect_eq(total, 2, "since cuts the older letter");
+    cr_expect_eq(json_array_size(a), 1);
+    json_decref(a);
+    ts_http_resp_t r = get("/v1/schools/" S1 "/letters?format=csv", "tok-s1");
+    cr_expect(strstr(r.body, "\"Dear Bob Smith,\nLetter A: 90.0%\""), "%s", r.body);
+    cr_expect(strstr(r.body, ",'=Bob,"), "the addressee's formula is defused: %s", r.body);
+    ts_http_resp_free(&r);
+    r = get("/v1/schools/" S3 "/letters", "tok-s1");
+    cr_expect_eq(r.status, 403, "a school's token reads no other school's letters");
+    ts_http_resp_free(&r);
+    r = get("/v1/schools/" S1 "/letters?date=2025-09-10", "tok-s1");
+    cr_expect_eq(r.status, 400, "letters take since, not date");
     ts_http_resp_free(&r);
 }
 

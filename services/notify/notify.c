@@ -10,7 +10,10 @@
  *   seqs       their events' outbox entries     event: the first event's id
  *   date       the events' school date     urgent: 1 when quiet hours do not apply
  *   attempts, started (UTC us of the last claim), gateway, ref (the
- *   gateway's id), http, error, merge (the merge pointer, until sent) */
+ *   gateway's id), http, error, merge (the merge pointer, until sent);
+ *   for a letter, letter and subject: the rendered text, to print.
+ * rn:letters:{urn} (zset) holds the letters' keys, scored by their date as
+ * YYYYMMDD: the school's print queue. */
 #define _DEFAULT_SOURCE /* localtime_r, strcasecmp, strdup */
 #include "notify/notify.h"
 
@@ -459,22 +462,20 @@ static rc_err_t plan_template(plan_t *p, const char *tpl, const contact_t *cs, i
     for (channel_t ch = CHANNEL_SMS; ch <= CHANNEL_LETTER; ch++) {
         if (!(channels & (1u << ch)))
             continue;
-        if (ch == CHANNEL_LETTER) {
-            rc_err_t err = plan_one(p, tpl, ch, NULL, "post");
-            if (err != RC_OK)
-                return err;
-            continue;
-        }
         int any = 0;
         for (int i = 0; i < nc; i++) {
             const contact_t *c = &cs[i];
             if (sw ? !c->social_worker : !c->pr)
                 continue;
-            const char *to = ch == CHANNEL_SMS ? c->mobile : c->email;
+            /* A letter is printed for each parent by name (seed 001: both
+             * parents); a text or email goes once to each number or address. */
+            const char *to = ch == CHANNEL_SMS     ? c->mobile
+                             : ch == CHANNEL_EMAIL ? c->email
+                                                   : "post";
             if (!to[0])
                 continue;
-            int seen = 0; /* the same number or address once per event */
-            for (int k = 0; k < i && !seen; k++)
+            int seen = 0;
+            for (int k = 0; k < i && !seen && ch != CHANNEL_LETTER; k++)
                 seen = (sw ? cs[k].social_worker : cs[k].pr) &&
                        strcmp(ch == CHANNEL_SMS ? cs[k].mobile : cs[k].email, to) == 0;
             if (seen)
@@ -484,7 +485,11 @@ static rc_err_t plan_template(plan_t *p, const char *tpl, const contact_t *cs, i
                 return err;
             any = 1;
         }
-        if (!any)
+        if (!any && ch == CHANNEL_LETTER) { /* no parent on record: one for the household */
+            rc_err_t err = plan_one(p, tpl, ch, NULL, "post");
+            if (err != RC_OK)
+                return err;
+        } else if (!any)
             no_recipient(p, tpl, ch,
                          sw ? "the pupil has no social worker contact with this channel"
                          : ch == CHANNEL_SMS
@@ -885,6 +890,12 @@ static void start_send(notify_t *self, const message_t *m, rc_time_t now, int lo
         redisReply *x =
             redisCommand(self->wr, "HSET rn:msg:{%s}:%s letter %s subject %s", m->urn, m->key,
                          r.msg.text ? r.msg.text : "", r.msg.subject ? r.msg.subject : "");
+        freeReplyObject(x);
+        /* The school's print queue, by date (reports' letters list). */
+        int y, mo, d;
+        date_to_ymd(m->date, &y, &mo, &d);
+        x = redisCommand(self->wr, "ZADD rn:letters:{%s} %d %s", m->urn, y * 10000 + mo * 100 + d,
+                         m->key);
         freeReplyObject(x);
         rendered_free(&r);
         finish(self, m, "sent", 0, DELIVERY_SENT, NULL, "print", 0, "");

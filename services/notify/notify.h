@@ -23,6 +23,7 @@
  *                            school log (feed_source_outcomes), published on
  *                            outcome.<urn>.
  *   rn:audit:{<urn>}:<upn>   list: the outcome ids of the pupil's messages
+ *   rn:letters:{<urn>}       zset: letters to print, key -> date as YYYYMMDD
  * A message's key is derived from (event id, contact, channel, template),
  * or for merged texts (school, date, template, channel, address); the
  * gateway reference is "rc-<urn>-<key>": no personal data.

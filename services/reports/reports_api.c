@@ -338,6 +338,9 @@ static const char *const first_day_cols[] = {"upn",        "forename", "surname"
                                              "reason",     "event_id", "messages"};
 static const char *const review_cols[] = {"upn",   "forename", "surname",     "year_group",
                                           "track", "stage",    "review_date", "overdue"};
+static const char *const letter_cols[] = {"key",      "date",    "upn",        "upns",
+                                          "forename", "surname", "year_group", "addressee",
+                                          "template", "subject", "state",      "letter"};
 static const char *const referral_cols[] = {"urn",    "upn",      "kind",       "date",
                                             "reason", "event_id", "school_name"};
 
@@ -356,6 +359,7 @@ static const list_t lists[] = {
     {ROUTE_PUPILS, "pupils", reports_list_pupils, COLS(pupil_cols)},
     {ROUTE_FIRST_DAY, "first-day-absences", reports_list_first_day, COLS(first_day_cols)},
     {ROUTE_REVIEWS, "reviews", reports_list_reviews, COLS(review_cols)},
+    {ROUTE_LETTERS, "letters", reports_list_letters, COLS(letter_cols)},
     {ROUTE_REFERRALS, "referrals", reports_list_referrals, COLS(referral_cols) - 1},
     {ROUTE_LA_REFERRALS, "referrals", reports_list_la_referrals, COLS(referral_cols)},
 };

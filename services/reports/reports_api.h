@@ -9,8 +9,9 @@
  *   GET /v1/schools/{urn}/summary              measures and breakdowns (reports_summary.h)
  *   GET /v1/schools/{urn}/pupils               lists (reports_lists.h): worst attendance
  *   GET /v1/schools/{urn}/first-day-absences     first, first-day absences, reviews due,
- *   GET /v1/schools/{urn}/reviews                referrals; ?limit= &offset= &format=csv
- *   GET /v1/schools/{urn}/referrals              and each list's filters
+ *   GET /v1/schools/{urn}/reviews                letters to print, referrals; ?limit=
+ *   GET /v1/schools/{urn}/letters                &offset= &format=csv and each list's
+ *   GET /v1/schools/{urn}/referrals              filters
  *   GET /v1/trusts/{trust_id}/summary          each school's summary and the total
  *   GET /v1/la/{la_code}/summary               the same for an LA
  *   GET /v1/la/{la_code}/referrals             the LA's schools' referrals

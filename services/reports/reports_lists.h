@@ -73,6 +73,11 @@ rc_err_t reports_list_referrals(redisContext *rd, const char *urn, const reports
 rc_err_t reports_list_la_referrals(redisContext *rd, const char *la, const reports_query_t *q,
                                    json_t **rows, size_t *total, char why[REPORTS_WHY_MAX]);
 
+/* reports_list_letters: the letters notify rendered for the school to print
+ * (since q->since), newest first, each with its text. */
+rc_err_t reports_list_letters(redisContext *rd, const char *urn, const reports_query_t *q,
+                              json_t **rows, size_t *total, char why[REPORTS_WHY_MAX]);
+
 /* reports_page keeps rows[q->offset, q->offset + q->limit) of *rows
  * (replacing it), and returns how many there were. RC_ENOMEM. */
 rc_err_t reports_page(json_t **rows, const reports_query_t *q, size_t *total);

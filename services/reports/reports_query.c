@@ -49,6 +49,7 @@ int reports_route_parse(const char *url, reports_route_t *out)
                   {"schools", "pupils", ROUTE_PUPILS},
                   {"schools", "first-day-absences", ROUTE_FIRST_DAY},
                   {"schools", "reviews", ROUTE_REVIEWS},
+                  {"schools", "letters", ROUTE_LETTERS},
                   {"schools", "referrals", ROUTE_REFERRALS},
                   {"trusts", "summary", ROUTE_TRUST_SUMMARY},
                   {"la", "summary", ROUTE_LA_SUMMARY},
@@ -74,7 +75,7 @@ int reports_route_parse(const char *url, reports_route_t *out)
 int reports_route_is_list(reports_route_kind_t kind)
 {
     return kind == ROUTE_PUPILS || kind == ROUTE_FIRST_DAY || kind == ROUTE_REVIEWS ||
-           kind == ROUTE_REFERRALS || kind == ROUTE_LA_REFERRALS;
+           kind == ROUTE_LETTERS || kind == ROUTE_REFERRALS || kind == ROUTE_LA_REFERRALS;
 }
 
 int reports_route_is_school(reports_route_kind_t kind)
@@ -111,6 +112,8 @@ static const char *takes(reports_route_kind_t kind)
         return " date ";
     case ROUTE_REVIEWS:
         return " within_days ";
+    case ROUTE_LETTERS:
+        return " since ";
     case ROUTE_REFERRALS:
         return " kind since ";
     case ROUTE_LA_REFERRALS:

@@ -19,6 +19,7 @@ typedef enum {
     ROUTE_PUPILS,        /* /v1/schools/{urn}/pupils */
     ROUTE_FIRST_DAY,     /* /v1/schools/{urn}/first-day-absences */
     ROUTE_REVIEWS,       /* /v1/schools/{urn}/reviews */
+    ROUTE_LETTERS,       /* /v1/schools/{urn}/letters */
     ROUTE_REFERRALS,     /* /v1/schools/{urn}/referrals */
     ROUTE_TRUST_SUMMARY, /* /v1/trusts/{trust_id}/summary */
     ROUTE_LA_SUMMARY,    /* /v1/la/{la_code}/summary */
