@@ -1,9 +1,11 @@
-/* main.c - rollcall, the command-line tool: dispatch to a subcommand (import, replay). */
+/* main.c - rollcall, the command-line tool: dispatch to a subcommand (import, replay,
+ * subscribe, keygen). */
 #include <stdio.h>
 #include <string.h>
 
 #include "import.h"
 #include "replay.h"
+#include "subscribe.h"
 #include "rollcall/config.h"
 
 static void usage(FILE *out)
@@ -15,6 +17,10 @@ static void usage(FILE *out)
           "                     (CSV or JSON) to ingest; see rollcall import --help\n"
           "  replay FILE        send a register with clock lines to ingest in replay mode,\n"
           "                     in order; see rollcall replay --help\n"
+          "  subscribe --la CODE ...\n"
+          "                     print an LA's referrals from reports as JSON lines, resuming\n"
+          "                     after a restart; see rollcall subscribe --help\n"
+          "  keygen NAME        write a CURVE key pair, NAME.key and NAME.pub, for the LA feed\n"
           "\n"
           "Options:\n"
           "  -h, --help         show this help\n"
@@ -40,6 +46,10 @@ int main(int argc, char **argv)
         return import_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "replay") == 0)
         return replay_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "subscribe") == 0)
+        return subscribe_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return keygen_main(argc - 1, argv + 1);
     fprintf(stderr, "rollcall: unknown command '%s'\nTry 'rollcall --help'.\n", argv[1]);
     return IMPORT_EXIT_USAGE;
 }

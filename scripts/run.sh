@@ -101,6 +101,11 @@ admin_token=$(uuid | tr -d -)
 printf '%s admin demo-admin\n' "$(printf %s "$admin_token" | sha256sum | cut -d' ' -f1)" \
   >"$run/reports_tokens"
 
+# CURVE keys for the LA referral feed (docs/la-feed.md): reports' pair and LA 909's.
+build/dev/cli/rollcall keygen "$run/la_curve" >/dev/null
+build/dev/cli/rollcall keygen "$run/la909" >/dev/null
+printf '%s 909 demo-la909\n' "$(cat "$run/la909.pub")" >"$run/la_clients"
+
 redis_port=$(free_port)
 echo "== redis-server on 127.0.0.1:$redis_port (AOF, fsync always, in $run)"
 redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$PWD/$run" \
@@ -113,13 +118,13 @@ for _ in $(seq 100); do
 done
 redis-cli -p "$redis_port" ping >/dev/null || { echo "redis did not start: $run/redis.log" >&2; exit 1; }
 
-ingest_pub=$(free_port) rules_pub=$(free_port) la_pub=$(free_port) notify_pub=$(free_port)
+ingest_pub=$(free_port) rules_pub=$(free_port) la_pub=$(free_port) la_replay=$(free_port) notify_pub=$(free_port)
 ingest_http=$(free_port) reports_http=$(free_port)
 declare -A args=(
   [ingest]="--pub_endpoint tcp://127.0.0.1:$ingest_pub --http_port $ingest_http --clock replay"
   [rules]="--ingest_endpoints tcp://127.0.0.1:$ingest_pub --pub_endpoint tcp://127.0.0.1:$rules_pub --policies_dir $PWD/policies --clock replay"
   [notify]="--rules_endpoints tcp://127.0.0.1:$rules_pub --pub_endpoint tcp://127.0.0.1:$notify_pub --templates_dir $PWD/$run/templates --clock replay --sms_gateway twilio --twilio_url http://127.0.0.1:$sim_port --twilio_account_sid $twilio_sid --twilio_from +447700900000 --email_gateway notify --notify_url http://127.0.0.1:$sim_port --http_port $notify_http --public_url http://127.0.0.1:$notify_http"
-  [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --http_port $reports_http --tokens_file $PWD/$run/reports_tokens"
+  [reports]="--rules_endpoints tcp://127.0.0.1:$rules_pub --la_pub_endpoint tcp://127.0.0.1:$la_pub --la_replay_endpoint tcp://127.0.0.1:$la_replay --la_curve_secret_file $PWD/$run/la_curve.key --la_clients_file $PWD/$run/la_clients --http_port $reports_http --tokens_file $PWD/$run/reports_tokens"
 )
 for svc in ingest rules notify reports; do
   # shellcheck disable=SC2086
@@ -143,6 +148,12 @@ for i in 2 3 4 5; do
   fi
   printf '   %-8s ready (pid %s)\n' "$svc" "${pids[$i]}"
 done
+
+echo "== LA 909 subscribes to its referrals (rollcall subscribe --la 909, lines in $run/la909.jsonl)"
+build/dev/cli/rollcall subscribe --la 909 --endpoint "tcp://127.0.0.1:$la_pub" \
+  --replay "tcp://127.0.0.1:$la_replay" --server-key "$run/la_curve.pub" --key "$run/la909.key" \
+  --state "$run/la909.state" --poll 2 >"$run/la909.jsonl" 2>"$run/subscribe.log" &
+pids+=($!) names+=(subscribe)
 
 echo "== replaying the demo trust's school year through ingest (scripts/gen-year.sh, rollcall import, rollcall replay)"
 scripts/gen-year.sh "$run/demo" >/dev/null
@@ -199,6 +210,14 @@ for urn in $(redis-cli -p "$redis_port" smembers rc:schools | sort); do
     "$(redis-cli -p "$redis_port" xlen "rn:outcomes:{$urn}")"
 done
 
+# reports logs each referral per LA and publishes it; the subscriber prints it.
+for _ in $(seq 50); do
+  [ "$(wc -l <"$run/la909.jsonl")" -ge "$(redis-cli -p "$redis_port" xlen "rp:ref:{909}")" ] && break
+  sleep 0.2
+done
+printf '   subscribe LA 909 got %s referrals as JSON lines, the first:\n' "$(wc -l <"$run/la909.jsonl")"
+head -n 3 "$run/la909.jsonl" | cut -c1-150 | sed 's/^/             /'
+
 # reports answers for a pupil with their attendance, stages and timeline.
 demo_upn=$(awk -F, '$1 == "100201" { print $2; exit }' "$run/demo/pupils.csv")
 pupil_url="http://127.0.0.1:$reports_http/v1/schools/100201/pupils/$demo_upn"
@@ -216,7 +235,7 @@ Rollcall is running on loopback:
   rules      PUB tcp://127.0.0.1:$rules_pub
   notify     subscribed to rules; texts via Twilio's API, emails via GOV.UK Notify's
   gateways   simulator http://127.0.0.1:$sim_port (GET /_sim/messages lists what it took)
-  reports    LA feed tcp://127.0.0.1:$la_pub, HTTP http://127.0.0.1:$reports_http, e.g.
+  reports    LA feed tcp://127.0.0.1:$la_pub (CURVE; replay tcp://127.0.0.1:$la_replay), HTTP http://127.0.0.1:$reports_http, e.g.
              curl -H 'Authorization: Bearer $admin_token' $pupil_url
   logs       $run/*.log (JSON lines)
 INFO

@@ -459,6 +459,11 @@ static void *open_socket(service_t *self, int type)
     return s;
 }
 
+void *service_socket(service_t *self, int type)
+{
+    return open_socket(self, type);
+}
+
 void *service_bind(service_t *self, int type, const char *endpoint)
 {
     void *s = open_socket(self, type);

@@ -157,6 +157,12 @@ redisContext *service_redis_open(service_t *self);
  * NULL after logging zmq.bind_failed. */
 void *service_bind(service_t *self, int type, const char *endpoint);
 
+/* service_socket opens a socket of type, neither bound nor connected, for
+ * a caller that must set options first (CURVE keys apply to the listeners
+ * zmq_bind creates). Owned by the service. Returns NULL after logging
+ * zmq.socket_failed. */
+void *service_socket(service_t *self, int type);
+
 /* service_connect opens a socket of type connected to each endpoint of a
  * comma list, subscribed to prefix when type is ZMQ_SUB ("" for all,
  * NULL for none). Owned by the service. Returns NULL after logging

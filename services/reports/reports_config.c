@@ -8,7 +8,22 @@ static const config_entry_t table[] = {
                   "rules PUB endpoints the SUB socket connects to, comma-separated"),
     CONFIG_STRING("la_pub_endpoint", reports_config_t, la_pub_endpoint, "tcp://127.0.0.1:5563",
                   "ROLLCALL_REPORTS_LA_PUB_ENDPOINT", service_endpoint_check,
-                  "ZeroMQ endpoint the PUB socket binds for LAs (topics referral.<la_code>.)"),
+                  "ZeroMQ endpoint the LA feed's XPUB socket binds (topics referral.<la_code>.; "
+                  "CURVE, docs/la-feed.md)"),
+    CONFIG_STRING("la_replay_endpoint", reports_config_t, la_replay_endpoint,
+                  "tcp://127.0.0.1:5564", "ROLLCALL_REPORTS_LA_REPLAY_ENDPOINT",
+                  service_endpoint_check,
+                  "ZeroMQ endpoint the LA feed's replay ROUTER binds (CURVE): an LA's referrals "
+                  "after a log id, for a subscriber resuming"),
+    CONFIG_SECRET("la_curve_secret", reports_config_t, la_curve_secret,
+                  "ROLLCALL_REPORTS_LA_CURVE_SECRET", lafeed_secret_check,
+                  "the LA sockets' CURVE secret key (Z85, `rollcall keygen`); give it as "
+                  "la_curve_secret_file; empty = the LA sockets are not opened (referrals are "
+                  "still logged)"),
+    CONFIG_PATH("la_clients_file", reports_config_t, la_clients_file, "",
+                "ROLLCALL_REPORTS_LA_CLIENTS_FILE",
+                "LA subscribers: lines of `<Z85 CURVE public key> <la_code> <label>` "
+                "(docs/la-feed.md); empty = every client is refused"),
     CONFIG_STRING("http_bind", reports_config_t, http_bind, "127.0.0.1",
                   "ROLLCALL_REPORTS_HTTP_BIND", NULL,
                   "IPv4 address the HTTP API listens on (a TLS reverse proxy in front)"),
