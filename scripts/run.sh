@@ -227,6 +227,24 @@ if ! pupil_json=$(curl -sf -H "Authorization: Bearer $admin_token" "$pupil_url")
 fi
 printf '   reports   a pupil of 100201: %s...\n' "$(printf %s "$pupil_json" | cut -c1-110)"
 
+# The trust's summary, a school's working list and the dashboard's page.
+summary_url="http://127.0.0.1:$reports_http/v1/trusts/SMALL-TRUST/summary"
+if ! summary_json=$(curl -sf -H "Authorization: Bearer $admin_token" "$summary_url"); then
+  echo "run.sh: reports did not answer $summary_url (see $run/reports.log)" >&2
+  exit 1
+fi
+printf '   reports   SMALL-TRUST in total: %s...\n' \
+  "$(printf %s "$summary_json" | sed 's/.*"total":{//' | cut -c1-100)"
+pa_count=$(curl -sf -o /dev/null -D - -H "Authorization: Bearer $admin_token" \
+  "http://127.0.0.1:$reports_http/v1/schools/100201/pupils?pa=1&limit=1" |
+  tr -d '\r' | awk -F': ' 'tolower($1) == "x-total-count" { print $2 }')
+printf '   reports   100201 persistent absentees to work with: %s\n' "${pa_count:-?}"
+dashboard_url="http://127.0.0.1:$reports_http/dashboard/trust/SMALL-TRUST#token=$admin_token"
+if ! curl -sf -o /dev/null "http://127.0.0.1:$reports_http/dashboard/trust/SMALL-TRUST"; then
+  echo "run.sh: reports did not serve the dashboard (see $run/reports.log)" >&2
+  exit 1
+fi
+
 cat <<INFO
 
 Rollcall is running on loopback:
@@ -237,6 +255,9 @@ Rollcall is running on loopback:
   gateways   simulator http://127.0.0.1:$sim_port (GET /_sim/messages lists what it took)
   reports    LA feed tcp://127.0.0.1:$la_pub (CURVE; replay tcp://127.0.0.1:$la_replay), HTTP http://127.0.0.1:$reports_http, e.g.
              curl -H 'Authorization: Bearer $admin_token' $pupil_url
+  dashboard  $dashboard_url
+             (school and LA pages too: docs/dashboard.md)
+  LA 909     rollcall subscribe's lines in $run/la909.jsonl
   logs       $run/*.log (JSON lines)
 INFO
 
