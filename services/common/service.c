@@ -546,3 +546,46 @@ int service_drain(void *socket)
         log_debug("zmq.unhandled", LOG_INT("parts", dropped));
     return dropped;
 }
+
+rc_err_t service_read_file(const char *path, char **text, size_t *len, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    *text = NULL;
+    *len = 0;
+    if (!f) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return RC_EIO;
+    }
+    for (;;) {
+        if (n + 4096 > cap) {
+            char *grown = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (!grown) {
+                if (buf)
+                    sodium_memzero(buf, n);
+                free(buf);
+                fclose(f);
+                snprintf(err, err_len, "%s: out of memory", path);
+                return RC_ENOMEM;
+            }
+            buf = grown; /* realloc may leave a copy behind: files here are small */
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        sodium_memzero(buf, n);
+        free(buf);
+        snprintf(err, err_len, "%s: read failed", path);
+        return RC_EIO;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return RC_OK;
+}

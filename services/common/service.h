@@ -157,6 +157,11 @@ redisContext *service_redis_open(service_t *self);
  * NULL after logging zmq.bind_failed. */
 void *service_bind(service_t *self, int type, const char *endpoint);
 
+/* service_read_file reads the whole file at path into *text (NUL-ended,
+ * free it; a caller holding secrets wipes its *len bytes first) and *len.
+ * RC_EIO or RC_ENOMEM with err ("<path>: <why>") set. */
+rc_err_t service_read_file(const char *path, char **text, size_t *len, char *err, size_t err_len);
+
 /* service_socket opens a socket of type, neither bound nor connected, for
  * a caller that must set options first (CURVE keys apply to the listeners
  * zmq_bind creates). Owned by the service. Returns NULL after logging

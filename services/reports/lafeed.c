@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "common/service.h"
 #include "rollcall/log.h"
 
 #define MAX_READS   4096 /* messages one on_* call takes, so no socket starves the rest */
@@ -177,41 +178,15 @@ out:
 
 rc_err_t lafeed_clients_load(const char *path, lafeed_clients_t **out, char err[LAFEED_ERR_MAX])
 {
-    FILE *f = NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    rc_err_t rc = RC_EIO;
+    char *text;
+    size_t len;
     *out = NULL;
     if (!path[0])
         return lafeed_clients_parse("", 0, out, err);
-    if (!(f = fopen(path, "r"))) {
-        snprintf(err, LAFEED_ERR_MAX, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        if (len + 4096 > cap) {
-            char *grown = realloc(text, cap = cap ? cap * 2 : 8192);
-            if (!grown) {
-                snprintf(err, LAFEED_ERR_MAX, "out of memory");
-                rc = RC_ENOMEM;
-                goto out;
-            }
-            text = grown;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        snprintf(err, LAFEED_ERR_MAX, "%s: read failed", path);
-        goto out;
-    }
-    rc = lafeed_clients_parse(text, len, out, err);
-out:
+    rc_err_t rc = service_read_file(path, &text, &len, err, LAFEED_ERR_MAX);
+    if (rc == RC_OK)
+        rc = lafeed_clients_parse(text, len, out, err);
     free(text);
-    if (f)
-        fclose(f);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "common/service.h"
 #include "rollcall/ids.h"
 
 struct reports_tokens {
@@ -175,43 +176,17 @@ out:
 
 rc_err_t reports_tokens_load(const char *path, reports_tokens_t **out, char err[REPORTS_ERR_MAX])
 {
-    FILE *f = NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    rc_err_t rc = RC_EIO;
+    char *text;
+    size_t len;
     *out = NULL;
     if (!path[0])
         return reports_tokens_parse("", 0, out, err);
-    if (!(f = fopen(path, "r"))) {
-        snprintf(err, REPORTS_ERR_MAX, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        if (len + 4096 > cap) {
-            char *grown = realloc(text, cap = cap ? cap * 2 : 8192);
-            if (!grown) {
-                snprintf(err, REPORTS_ERR_MAX, "out of memory");
-                rc = RC_ENOMEM;
-                goto out;
-            }
-            text = grown;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        snprintf(err, REPORTS_ERR_MAX, "%s: read failed", path);
-        goto out;
-    }
-    rc = reports_tokens_parse(text, len, out, err);
-out:
+    rc_err_t rc = service_read_file(path, &text, &len, err, REPORTS_ERR_MAX);
+    if (rc == RC_OK)
+        rc = reports_tokens_parse(text, len, out, err);
     if (text)
-        sodium_memzero(text, cap);
+        sodium_memzero(text, len); /* hashes only, but a mistaken clear token too */
     free(text);
-    if (f)
-        fclose(f);
     return rc;
 }
 
