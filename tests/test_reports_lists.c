@@ -670,6 +670,11 @@ Test(reports_lists, bad_parameters_are_named)
         {"sort=name", "sort: this endpoint takes no such parameter"},
         {"year", "year: needs a value"},
         {"date=2025-09-10", "date: this endpoint"},
+        /* bytes that are not UTF-8 (or cut mid-character) are named as '?',
+         * not refused by jansson as a 503 */
+        {"year=%ff", "year=?: must be a year group"},
+        {"%ff=1", "?: this endpoint takes no such parameter"},
+        {"year=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%c3%a9", "...: must be a year group"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char path[128], why[512];

@@ -146,10 +146,17 @@ static int name_ok(const char *s, size_t len, size_t max)
     return 1;
 }
 
+/* fail writes the 400 message. The name and value are the client's bytes,
+ * cut at a byte count: anything but printable ASCII becomes '?' so the
+ * message is always valid UTF-8 (jansson refuses other strings, and the
+ * answer would have been a 503). */
 static int fail(parse_t *p, const char *name, const char *value, const char *problem)
 {
     snprintf(p->why, REPORTS_WHY_MAX, "%s%s%.40s%s: %s", name, value ? "=" : "", value ? value : "",
              value && strlen(value) > 40 ? "..." : "", problem);
+    for (unsigned char *s = (unsigned char *)p->why; *s; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            *s = '?';
     return 1;
 }
 
