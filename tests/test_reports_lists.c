@@ -180,7 +180,10 @@ static void seed(void)
     cmd(c, redisCommand(c, "SADD rc:la:909 %s %s", S1, S2));
     cmd(c, redisCommand(c, "SADD rc:la:910 %s", S3));
     cmd(c, redisCommand(c, "SADD rc:trust:TR1 %s %s", S1, S2));
-    cmd(c, redisCommand(c, "HSET rs:school:{%s} today 2025-09-10 target_pct 96.0", S1));
+    cmd(c, redisCommand(c,
+                        "HSET rs:school:{%s} today 2025-09-10 target_pct 96.0 band_order "
+                        "green,amber,red stage_order %s",
+                        S1, "unauthorised=stage_1,stage_2 lateness=letter_1"));
     cmd(c, redisCommand(c, "HSET rs:school:{%s} today 2025-09-10 target_pct %s", S2, ""));
     for (int i = 0; i < NPUPILS; i++)
         seed_pupil(c, i);
@@ -394,14 +397,20 @@ Test(reports_lists, school_summary_is_the_seeded_totals)
     cr_expect(json_is_null(json_object_get(fsm, "attendance_pct")), "no sessions: null");
     json_t *bands = json_object_get(o, "bands");
     cr_assert_eq(json_array_size(bands), 3);
-    cr_expect_str_eq(str(json_array_get(bands, 0), "band"), "amber"); /* by name */
-    cr_expect_eq(num(json_array_get(bands, 0), "pupils"), 2);         /* 95 and 90 */
-    cr_expect_str_eq(str(json_array_get(bands, 1), "band"), "green");
-    cr_expect_eq(num(json_array_get(bands, 1), "pupils"), 1);
+    /* in the policy's order (band_order), every band */
+    cr_expect_str_eq(str(json_array_get(bands, 0), "band"), "green");
+    cr_expect_eq(num(json_array_get(bands, 0), "pupils"), 1);
+    cr_expect_str_eq(str(json_array_get(bands, 1), "band"), "amber");
+    cr_expect_eq(num(json_array_get(bands, 1), "pupils"), 2); /* 95 and 90 */
+    cr_expect_str_eq(str(json_array_get(bands, 2), "band"), "red");
     cr_expect_eq(num(json_array_get(bands, 2), "pupils"), NPUPILS - 3);
-    json_t *st = json_object_get(json_object_get(o, "stages"), "unauthorised");
+    json_t *stages = json_object_get(o, "stages"), *st = json_object_get(stages, "unauthorised");
     cr_expect_eq(num(st, "stage_1"), 4);
+    cr_expect_eq(num(st, "stage_2"), 0, "a stage nobody is on is still listed");
     cr_expect_eq(num(st, "none"), NPUPILS + 1 - 4);
+    cr_expect_eq(num(json_object_get(stages, "lateness"), "letter_1"), 0);
+    const char *first_key = json_object_iter_key(json_object_iter(st));
+    cr_expect_str_eq(first_key, "stage_1", "the ladder's order");
     json_t *wk = json_object_get(o, "weekly");
     cr_assert_eq(json_array_size(wk), 2);
     cr_expect_str_eq(str(json_array_get(wk, 0), "week"), "2025-09-01");
@@ -567,7 +576,7 @@ Test(reports_lists, filters_intersect_and_keep_the_order)
         {"sa=1", 0, 0, 0, 1, 0, NULL},
         {"band=red&year=8", 8, 0, 0, 0, 0, "red"},
         {"stage=unauthorised:stage_1&cohort=sen", 0, 1, 0, 0, 1, NULL},
-        {"pa=1&year=7&band=red&pa=1", 7, 0, 1, 0, 0, "red"},
+        {"pa=1&year=7&band=red", 7, 0, 1, 0, 0, "red"},
         {"band=amber&pa=0", 0, 0, 0, 0, 0, "amber"},
     };
     for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
@@ -670,6 +679,12 @@ Test(reports_lists, bad_parameters_are_named)
         {"sort=name", "sort: this endpoint takes no such parameter"},
         {"year", "year: needs a value"},
         {"date=2025-09-10", "date: this endpoint"},
+        {"pa=1&year=7&pa=1", "pa: is given twice"},
+        /* names the school's policy does not have (rules records its order) */
+        {"band=purple", "band=purple: not a band of the school's policy (green,amber,red)"},
+        {"stage=truancy:stage_1",
+         "stage=truancy:stage_1: the school's policy has no track truancy"},
+        {"stage=lateness:stage_9", "no such stage on that track (letter_1, none)"},
         /* bytes that are not UTF-8 (or cut mid-character) are named as '?',
          * not refused by jansson as a 503 */
         {"year=%ff", "year=?: must be a year group"},
@@ -682,6 +697,11 @@ Test(reports_lists, bad_parameters_are_named)
         cr_expect_eq(status_of(path, "tok-s1", why, sizeof why), 400, "%s: %s", path, why);
         cr_expect(strstr(why, bad[i].named), "%s: %s", bad[i].query, why);
     }
+    /* The pupil endpoint takes no parameter at all. */
+    char path[128], why[512];
+    snprintf(path, sizeof path, "/v1/schools/%s/pupils/%s?limit=1", S1, upns[0]);
+    cr_expect_eq(status_of(path, "tok-s1", why, sizeof why), 400, "%s: %s", path, why);
+    cr_expect(strstr(why, "limit: this endpoint takes no such parameter"), "%s", why);
 }
 
 /* ---- CSV ---- */

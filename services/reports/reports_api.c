@@ -475,10 +475,17 @@ static void healthz(reports_api_t *self, http_response_t *out)
     freeReplyObject(r);
 }
 
-static void serve_pupil(reports_api_t *self, http_response_t *out, const reports_token_t *tok,
-                        const char *urn, const char *upn)
+static void serve_pupil(reports_api_t *self, const http_request_t *req, http_response_t *out,
+                        const reports_token_t *tok, const char *urn, const char *upn)
 {
     json_t *o = NULL;
+    reports_query_t q;
+    char next[REPORTS_QUERY_TEXT], why[REPORTS_WHY_MAX];
+    int csv;
+    if (reports_query_parse(req, ROUTE_PUPIL, &q, &csv, next, why) != RC_OK) {
+        answer_error(self, out, 400, why); /* it takes none */
+        return;
+    }
     rc_err_t err = pupil_json(self, urn, upn, &o);
     if (err == RC_OK)
         answer_json(self, out, o);
@@ -515,7 +522,7 @@ static void serve_school(reports_api_t *self, const http_request_t *req, http_re
     if (!known)
         answer_error(self, out, 404, "no such school");
     else if (route->kind == ROUTE_PUPIL)
-        serve_pupil(self, out, tok, urn, route->upn);
+        serve_pupil(self, req, out, tok, urn, route->upn);
     else if (route->kind == ROUTE_SUMMARY)
         serve_summary(self, req, out, route);
     else

@@ -221,6 +221,67 @@ static rc_err_t pupil_rows(redisContext *rd, const char *urn, const member_t *m,
     return rc;
 }
 
+/* in_csv is true when name[0..len) is one of the comma-separated list. */
+static int in_csv(const char *list, const char *name, size_t len)
+{
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ", ");
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += n;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    return 0;
+}
+
+/* known_names checks q's band and stage against the school's policy, as
+ * rules recorded it (docs/reports-data.md): a name the policy does not have
+ * is a mistake to tell, not an empty list. RC_EINVAL with why. */
+static rc_err_t known_names(redisContext *rd, const char *urn, const reports_query_t *q,
+                            char why[REPORTS_WHY_MAX])
+{
+    if (!q->band[0] && !q->stage[0])
+        return RC_OK;
+    redisReply *r = redisCommand(rd, "HMGET rs:school:{%s} band_order stage_order", urn);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        freeReplyObject(r);
+        return RC_EIO;
+    }
+    const char *bands = reports_str(r->element[0]), *stages = reports_str(r->element[1]);
+    rc_err_t rc = RC_OK;
+    if (q->band[0] && bands && bands[0] && !in_csv(bands, q->band, strlen(q->band))) {
+        snprintf(why, REPORTS_WHY_MAX, "band=%.40s: not a band of the school's policy (%.60s)",
+                 q->band, bands);
+        rc = RC_EINVAL;
+    }
+    const char *colon = strchr(q->stage, ':');
+    if (rc == RC_OK && colon && stages && stages[0]) {
+        size_t tl = (size_t)(colon - q->stage);
+        const char *t = stages, *ladder = NULL;
+        while (*t && !ladder) { /* "absence=stage_1,stage_2 lateness=letter_1" */
+            if (strncmp(t, q->stage, tl) == 0 && t[tl] == '=')
+                ladder = t + tl + 1;
+            t += strcspn(t, " ");
+            t += *t == ' ';
+        }
+        if (!ladder) {
+            snprintf(why, REPORTS_WHY_MAX, "stage=%.40s: the school's policy has no track %.*s",
+                     q->stage, (int)(tl < 40 ? tl : 40), q->stage);
+            rc = RC_EINVAL;
+        } else if (strcmp(colon + 1, "none") != 0 &&
+                   !in_csv(ladder, colon + 1, strlen(colon + 1))) {
+            int ll = (int)strcspn(ladder, " ");
+            snprintf(why, REPORTS_WHY_MAX, "stage=%.40s: no such stage on that track (%.*s, none)",
+                     q->stage, ll < 60 ? ll : 60, ladder);
+            rc = RC_EINVAL;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 rc_err_t reports_list_pupils(redisContext *rd, const char *urn, const reports_query_t *q,
                              json_t **rows, size_t *total, char why[REPORTS_WHY_MAX])
 {
@@ -228,9 +289,10 @@ rc_err_t reports_list_pupils(redisContext *rd, const char *urn, const reports_qu
     upn_set_t staged = {0};
     member_t *m = NULL;
     rc_err_t rc;
-    (void)why;
     *rows = NULL;
     *total = 0;
+    if ((rc = known_names(rd, urn, q, why)) != RC_OK)
+        return rc;
     if (stage_is_none(q) && (rc = on_some_stage(rd, urn, q, &staged)) != RC_OK)
         goto out;
     rc = RC_EIO;

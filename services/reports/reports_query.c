@@ -100,6 +100,7 @@ typedef struct {
     char *next;
     size_t next_len;
     char *why;
+    char seen[256]; /* the names taken so far, " name " each */
 } parse_t;
 
 /* The names each endpoint takes, besides limit, offset and format. */
@@ -294,6 +295,10 @@ static int on_arg(void *ctx, const char *name, const char *value)
         return fail(p, name, NULL, "this endpoint takes no such parameter");
     if (!value || !value[0])
         return fail(p, name, NULL, "needs a value");
+    if (strstr(p->seen, padded))
+        return fail(p, name, NULL, "is given twice: give it once");
+    if (strlen(p->seen) + strlen(padded) < sizeof p->seen)
+        strcat(p->seen, padded + (p->seen[0] != '\0')); /* " a " then "b " ... */
     if (page_arg(p, name, value, &bad))
         return bad;
     append_next(p, name, value);
