@@ -186,7 +186,10 @@ static redisReply *matching(redisContext *rd, const char *urn, const reports_que
 
 /* pupil_row builds one row from the pupil's rs:pupil hash h and its
  * reference fields ref (forename surname year_group). */
-static json_t *pupil_row(const char *upn, const redisReply *h, const redisReply *ref)
+/* pupil_row describes a pupil from its rs:pupil fields (h: the reply to
+ * cmd's HMGET, or to HGETALL when cmd is NULL) and reference row ref. */
+static json_t *pupil_row(const char *upn, const reports_row_cmd_t *cmd, const redisReply *h,
+                         const redisReply *ref)
 {
     json_t *o = json_pack("{s:s}", "upn", upn);
     if (!o)
@@ -195,7 +198,10 @@ static json_t *pupil_row(const char *upn, const redisReply *h, const redisReply 
     reports_set_str(o, "forename", ok ? ref->element[0] : NULL);
     reports_set_str(o, "surname", ok ? ref->element[1] : NULL);
     reports_set_int(o, "year_group", ok ? ref->element[2] : NULL);
-    reports_pupil_fields(o, h);
+    if (cmd)
+        reports_pupil_fields_named(o, cmd, h);
+    else
+        reports_pupil_fields(o, h);
     return o;
 }
 
@@ -203,20 +209,33 @@ static json_t *pupil_row(const char *upn, const redisReply *h, const redisReply 
 static rc_err_t pupil_rows(redisContext *rd, const char *urn, const member_t *m, size_t n,
                            json_t *rows)
 {
-    redisReply **r = calloc(2 * n + 1, sizeof *r);
-    rc_err_t rc;
+    redisReply **r = calloc(2 * n + 1, sizeof *r), *order = NULL;
+    reports_row_cmd_t cmd;
+    rc_err_t rc = RC_ENOMEM;
     if (!r)
         return RC_ENOMEM;
+    if (!(order = redisCommand(rd, "HGET rs:school:{%s} stage_order", urn)) ||
+        (order->type != REDIS_REPLY_STRING && order->type != REDIS_REPLY_NIL)) {
+        rc = RC_EIO;
+        goto out;
+    }
+    int named = reports_row_cmd_init(&cmd, reports_str(order));
     for (size_t i = 0; i < n; i++) {
-        redisAppendCommand(rd, "HGETALL rs:pupil:{%s}:%s", urn, m[i].upn);
+        if (named)
+            reports_row_cmd_append(&cmd, rd, urn, m[i].upn);
+        else
+            redisAppendCommand(rd, "HGETALL rs:pupil:{%s}:%s", urn, m[i].upn);
         redisAppendCommand(rd, "HMGET rc:pupil:{%s}:%s forename surname year_group", urn, m[i].upn);
     }
     if ((rc = reports_replies(rd, r, 2 * n)) == RC_OK) {
         for (size_t i = 0; i < n && rc == RC_OK; i++)
-            if (json_array_append_new(rows, pupil_row(m[i].upn, r[2 * i], r[2 * i + 1])))
+            if (json_array_append_new(
+                    rows, pupil_row(m[i].upn, named ? &cmd : NULL, r[2 * i], r[2 * i + 1])))
                 rc = RC_ENOMEM;
         reports_free_replies(r, 2 * n);
     }
+out:
+    freeReplyObject(order);
     free(r);
     return rc;
 }

@@ -137,6 +137,52 @@ void reports_pupil_fields(json_t *o, const redisReply *h)
     json_object_set_new(o, "stages", stages);
 }
 
+int reports_row_cmd_init(reports_row_cmd_t *c, const char *stage_order)
+{
+    static const char *const more[] = {"attendance_pct", "persistent_absentee", "severe_absentee",
+                                       "band", "as_of"};
+    memset(c, 0, sizeof *c);
+    if (!stage_order || !stage_order[0])
+        return 0;
+    c->argv[c->argc++] = "HMGET";
+    c->argv[c->argc++] = c->key;
+    for (size_t i = 0; i < N_INT_FIELDS; i++)
+        c->argv[c->argc++] = int_fields[i];
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        c->argv[c->argc++] = more[i];
+    size_t t = 0;
+    for (const char *p = stage_order; *p && t < sizeof c->tracks / sizeof c->tracks[0];) {
+        size_t tl = strcspn(p, "= ");
+        snprintf(c->tracks[t], sizeof c->tracks[t], "stage:%.*s", (int)tl, p);
+        c->argv[c->argc++] = c->tracks[t++];
+        p += strcspn(p, " ");
+        p += *p == ' ';
+    }
+    return 1;
+}
+
+void reports_row_cmd_append(reports_row_cmd_t *c, redisContext *rd, const char *urn,
+                            const char *upn)
+{
+    snprintf(c->key, sizeof c->key, "rs:pupil:{%s}:%s", urn, upn);
+    redisAppendCommandArgv(rd, c->argc, c->argv, NULL);
+}
+
+void reports_pupil_fields_named(json_t *o, const reports_row_cmd_t *c, const redisReply *vals)
+{
+    reports_pupil_fields(o, NULL);
+    json_t *stages = json_object_get(o, "stages");
+    for (int i = 2;
+         vals && vals->type == REDIS_REPLY_ARRAY && i < c->argc && (size_t)(i - 2) < vals->elements;
+         i++) {
+        const char *v = reports_str(vals->element[i - 2]);
+        if (v)
+            pupil_field(o, stages, c->argv[i], v);
+        else if (strncmp(c->argv[i], "stage:", 6) == 0) /* a track with no stage yet */
+            json_object_set_new(stages, c->argv[i] + 6, json_null());
+    }
+}
+
 int reports_decode_event(const redisReply *r, const char *urn, const char *seq, wire_msg_t *m)
 {
     const redisReply *fields = NULL, *env = NULL;

@@ -40,6 +40,31 @@ json_t *reports_pct(json_int_t part, json_int_t whole);
  * as booleans, band and as_of (null when none), stages {track: stage}. */
 void reports_pupil_fields(json_t *o, const redisReply *h);
 
+/* The HMGET of the rs:pupil fields a list row shows: the metrics,
+ * attendance_pct, the PA/SA flags, band, as_of and stage:<track> of each
+ * track the school's policy has (rs:school's stage_order). Reading these
+ * and not the whole hash leaves out the marks blob (some KB a pupil). */
+#define REPORTS_ROW_FIELDS_MAX 24
+typedef struct {
+    int argc;
+    const char *argv[REPORTS_ROW_FIELDS_MAX + 2]; /* HMGET, the key, the fields */
+    char key[96];
+    char tracks[8][80]; /* "stage:<track>" */
+} reports_row_cmd_t;
+
+/* reports_row_cmd_init builds the command for stage_order ("absence=s1,s2
+ * lateness=l1"); 0 when stage_order is NULL or empty (the caller then reads
+ * the whole hash, as for a school rules has not yet recorded). */
+int reports_row_cmd_init(reports_row_cmd_t *c, const char *stage_order);
+
+/* reports_row_cmd_append appends the HMGET for pupil upn of school urn. */
+void reports_row_cmd_append(reports_row_cmd_t *c, redisContext *rd, const char *urn,
+                            const char *upn);
+
+/* reports_pupil_fields_named sets on o what reports_pupil_fields sets, from
+ * the reply to the HMGET c describes. */
+void reports_pupil_fields_named(json_t *o, const reports_row_cmd_t *c, const redisReply *vals);
+
 /* reports_str is the reply's string, or NULL when it is not one. */
 const char *reports_str(const redisReply *r);
 
