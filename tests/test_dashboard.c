@@ -32,32 +32,11 @@ static int ingest_port, ingest_pub, rules_pub, reports_port;
 
 static void start_reports(void)
 {
-    char rport[16], hport[16], sub[64], tokens[160], shell[400];
+    char tokens[160];
     snprintf(tokens, sizeof tokens, "%s/tokens", redis.dir);
-    snprintf(shell, sizeof shell,
-             "printf %%s '%s' | sha256sum | awk '{print $1 \" trust:%s,la:%s dashboard-test\"}' "
-             "> '%s'",
-             TOKEN, TRUST, LA, tokens);
-    cr_assert_eq(system(shell), 0);
+    ts_write_tokens(tokens, &(ts_token_t){TOKEN, "trust:" TRUST ",la:" LA, "dashboard-test"}, 1);
     reports_port = ts_free_port();
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(hport, sizeof hport, "%d", reports_port);
-    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", rules_pub ? rules_pub : ts_free_port());
-    char *argv[] = {(char *)ts_binary("services/rollcall-reports"),
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--rules-endpoints",
-                    sub,
-                    "--la-pub-endpoint",
-                    "tcp://127.0.0.1:*",
-                    "--tokens-file",
-                    tokens,
-                    NULL};
-    ts_proc_spawn(&reports, redis.dir, "reports", argv);
-    cr_assert(ts_proc_wait_log(&reports, "\"service.ready\"", 10000), "reports did not start: %s",
-              reports.log);
+    ts_start_reports(&reports, &redis, reports_port, rules_pub, tokens, NULL);
 }
 
 static void setup_shell(void)
@@ -66,37 +45,11 @@ static void setup_shell(void)
     start_reports();
 }
 
-/* wait_applied waits until rules has applied every school's log. */
-static void wait_applied(int timeout_ms)
-{
-    redisContext *c = ts_redis_connect(&redis);
-    int done = 0;
-    for (int waited = 0; !done && waited < timeout_ms; waited += 200) {
-        redisReply *u = redisCommand(c, "SMEMBERS rc:schools");
-        cr_assert(u && u->type == REDIS_REPLY_ARRAY);
-        done = u->elements > 0;
-        for (size_t i = 0; i < u->elements; i++) {
-            redisReply *a = redisCommand(c, "GET rc:seq:{%s}", u->element[i]->str);
-            redisReply *b = redisCommand(c, "HGET rs:school:{%s} pos", u->element[i]->str);
-            if (!a || !b || a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING ||
-                strcmp(a->str, b->str) != 0)
-                done = 0;
-            freeReplyObject(a);
-            freeReplyObject(b);
-        }
-        freeReplyObject(u);
-        if (!done)
-            ts_sleep_ms(200);
-    }
-    redisFree(c);
-    cr_assert(done, "rules did not catch up within %d ms", timeout_ms);
-}
-
 /* setup_year runs ingest and rules over the generated year (3 schools of
  * trust SMALL-TRUST in LA 909), then reports. */
 static void setup_year(void)
 {
-    char cmd[700], url[64], year[160];
+    char year[160];
     ts_redis_start(&redis, 0);
     ingest_port = ts_free_port();
     ingest_pub = ts_free_port();
@@ -104,19 +57,9 @@ static void setup_year(void)
     ts_start_ingest(&ingest, &redis, ingest_port, ingest_pub, NULL);
     ts_start_rules(&rules, &redis, "rules", ingest_pub, rules_pub, NULL);
     snprintf(year, sizeof year, "%s/year", redis.dir);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ingest_port);
-    snprintf(cmd, sizeof cmd, "%s/scripts/gen-year.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR, year);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
-    for (int i = 0; i < 4; i++) {
-        snprintf(cmd, sizeof cmd, "%s import %s '%s/%s.csv' --url %s --quiet >/dev/null",
-                 ts_binary("cli/rollcall"), kinds[i], year, kinds[i], url);
-        cr_assert_eq(system(cmd), 0, "%s", cmd);
-    }
-    snprintf(cmd, sizeof cmd, "%s replay '%s/replay.txt' --url %s --quiet >/dev/null",
-             ts_binary("cli/rollcall"), year, url);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-    wait_applied(180000);
+    ts_gen_year(year, NULL);
+    ts_load_year(ingest_port, year);
+    ts_wait_rules_caught_up(&redis, 180000);
     start_reports();
 }
 
@@ -139,9 +82,7 @@ TestSuite(dashboard, .fini = teardown, .timeout = 400);
 /* get sends GET path to reports, with the test's token when auth. */
 static ts_http_resp_t get(const char *path, int auth)
 {
-    const char *h[] = {"Authorization: Bearer " TOKEN, NULL};
-    ts_http_req_t req = {.headers = auth ? h : NULL, .timeout_ms = 20000};
-    return ts_http_request(reports_port, "GET", path, &req);
+    return ts_http_get_bearer(reports_port, path, auth ? TOKEN : NULL, 20000);
 }
 
 /* api GETs path with the token and returns its JSON (200 asserted). */
@@ -151,9 +92,10 @@ static json_t *api(const char *path, long *total)
     cr_assert_eq(r.status, 200, "GET %s: %ld %s", path, r.status, r.body ? r.body : "");
     cr_assert(r.json, "GET %s: not JSON", path);
     if (total) {
-        const char *t = r.headers ? strcasestr(r.headers, "\nX-Total-Count:") : NULL;
-        cr_assert(t, "GET %s: no X-Total-Count", path);
-        *total = strtol(t + 15, NULL, 10);
+        char n[32];
+        cr_assert(ts_http_header(&r, "X-Total-Count", n, sizeof n), "GET %s: no X-Total-Count",
+                  path);
+        *total = strtol(n, NULL, 10);
     }
     json_t *j = json_incref(r.json);
     ts_http_resp_free(&r);

@@ -52,32 +52,16 @@ static void read_key(const char *name, const char *ext, char out[41])
     cr_assert_eq(subscribe_key_read(path, out, err), RC_OK, "%s", err);
 }
 
+/* start_reports starts reports with the LA feed on CURVE (its HTTP API, on
+ * any free port, unused here). */
 static void start_reports(void)
 {
-    char rport[16], sub[64], secret[200], clients[200];
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", rules_pub);
+    char secret[200], clients[200];
     key_path("server", "key", secret, sizeof secret);
     snprintf(clients, sizeof clients, "%s/clients", keys);
-    char *argv[] = {(char *)ts_binary("services/rollcall-reports"),
-                    "--redis-port",
-                    rport,
-                    "--rules-endpoints",
-                    sub,
-                    "--la-pub-endpoint",
-                    pub_at,
-                    "--la-replay-endpoint",
-                    replay_at,
-                    "--la-curve-secret-file",
-                    secret,
-                    "--la-clients-file",
-                    clients,
-                    "--http-port",
-                    "0",
-                    NULL};
-    ts_proc_spawn(&reports, redis.dir, "reports", argv);
-    cr_assert(ts_proc_wait_log(&reports, "\"service.ready\"", 10000), "reports did not start: %s",
-              reports.log);
+    ts_start_reports(&reports, &redis, 0, rules_pub, NULL, "--la-pub-endpoint", pub_at,
+                     "--la-replay-endpoint", replay_at, "--la-curve-secret-file", secret,
+                     "--la-clients-file", clients, NULL);
 }
 
 static void setup(void)
@@ -108,10 +92,7 @@ static void setup(void)
     fclose(f);
 
     snprintf(year_dir, sizeof year_dir, "%s/year", redis.dir);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "%s/scripts/gen-year.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR,
-             year_dir);
-    cr_assert_eq(system(cmd), 0);
+    ts_gen_year(year_dir, NULL);
 }
 
 static void stop(ts_proc_t *p, const char *name)
@@ -164,22 +145,12 @@ static pid_t spawn(char *const argv[], const char *out, const char *err, int app
  * pid), else waits (returns 0). */
 static pid_t load_year(int bg)
 {
-    char cmd[2000], url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", http_port);
-    int n = snprintf(cmd, sizeof cmd, "set -e;");
-    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
-    for (int i = 0; i < 4; i++)
-        n += snprintf(cmd + n, sizeof cmd - (size_t)n,
-                      " %s import %s '%s/%s.csv' --url %s --quiet >/dev/null;",
-                      ts_binary("cli/rollcall"), kinds[i], year_dir, kinds[i], url);
-    snprintf(cmd + n, sizeof cmd - (size_t)n,
-             " %s replay '%s/replay.txt' --url %s --quiet >/dev/null", ts_binary("cli/rollcall"),
-             year_dir, url);
     if (!bg) {
-        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        ts_load_year(http_port, year_dir);
         return 0;
     }
-    char out[200];
+    char cmd[2048], out[200];
+    ts_load_year_cmd(http_port, year_dir, cmd, sizeof cmd);
     snprintf(out, sizeof out, "%s/load.log", redis.dir);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     return spawn(argv, out, out, 0);

@@ -366,11 +366,9 @@ static void state_of(const char *to, char state[16], char err[200])
 
 static long receipt(const char *token, const char *json)
 {
-    char auth[128];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    const char *headers[] = {auth, NULL};
-    ts_http_req_t req = {.headers = headers, .body = json, .len = strlen(json)};
-    ts_http_resp_t r = ts_http_request(notify_http, "POST", "/v1/receipts/notify", &req);
+    ts_http_req_t req = {.body = json, .len = strlen(json)};
+    ts_http_resp_t r =
+        ts_http_request_bearer(notify_http, "POST", "/v1/receipts/notify", token, &req);
     long status = r.status;
     ts_http_resp_free(&r);
     return status;

@@ -3,13 +3,11 @@
  * pupil endpoint's fields and timeline, read from keys written here as rules
  * and notify write them; and the tokens file's parser as a unit. */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "rollcall/codec.h"
 #include "rollcall/date.h"
@@ -29,17 +27,12 @@ static char upn_a1[RC_UPN_LEN + 1], upn_a2[RC_UPN_LEN + 1], upn_b1[RC_UPN_LEN + 
 #define URN_B "100002"
 #define URN_C "100003"
 
-/* sha256 hex of each token, from `printf %s TOKEN | sha256sum`. */
-#define TOKENS_TEXT                                                                                \
-    "# test tokens\n"                                                                              \
-    "\n"                                                                                           \
-    "%s admin ops-admin\n"                                                                         \
-    "%s school:" URN_A " slt-100001\n"                                                             \
-    "%s trust:TR1 trust-one ceo\n"                                                                 \
-    "%s la:201 la-201\n"                                                                           \
-    "%s school:" URN_C ",trust:TR2 mixed\n"
-static const char *const tokens[] = {"tok-admin", "tok-school-a", "tok-trust-1", "tok-la-201",
-                                     "tok-mixed"};
+/* rows of the access matrices below, in this order */
+static const ts_token_t tokens[] = {{"tok-admin", "admin", "ops-admin"},
+                                    {"tok-school-a", "school:" URN_A, "slt-100001"},
+                                    {"tok-trust-1", "trust:TR1", "trust-one ceo"},
+                                    {"tok-la-201", "la:201", "la-201"},
+                                    {"tok-mixed", "school:" URN_C ",trust:TR2", "mixed"}};
 
 static void make_upn(const char *rest12, char out[RC_UPN_LEN + 1])
 {
@@ -135,51 +128,15 @@ static void seed(void)
     redisFree(c);
 }
 
-static void write_tokens(const char *path)
-{
-    char hex[5][65];
-    for (int i = 0; i < 5; i++) {
-        char shell[256];
-        snprintf(shell, sizeof shell, "printf %%s %s | sha256sum", tokens[i]);
-        FILE *p = popen(shell, "r");
-        cr_assert(p);
-        cr_assert_eq(fscanf(p, "%64s", hex[i]), 1);
-        pclose(p);
-    }
-    FILE *f = fopen(path, "w");
-    cr_assert(f);
-    fprintf(f, TOKENS_TEXT, hex[0], hex[1], hex[2], hex[3], hex[4]);
-    fclose(f);
-}
-
 static void setup(void)
 {
-    char rport[16], hport[16], sub[64], tokens_path[128];
+    char tokens_path[128];
     ts_redis_start(&redis, 0);
     seed();
     snprintf(tokens_path, sizeof tokens_path, "%s/tokens", redis.dir);
-    write_tokens(tokens_path);
+    ts_write_tokens(tokens_path, tokens, sizeof tokens / sizeof *tokens);
     http_port = ts_free_port();
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(hport, sizeof hport, "%d", http_port);
-    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", ts_free_port());
-    char *argv[] = {(char *)ts_binary("services/rollcall-reports"),
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--rules-endpoints",
-                    sub,
-                    "--la-pub-endpoint",
-                    "tcp://127.0.0.1:*",
-                    "--tokens-file",
-                    tokens_path,
-                    "--log-level",
-                    "debug",
-                    NULL};
-    ts_proc_spawn(&reports, redis.dir, "reports", argv);
-    cr_assert(ts_proc_wait_log(&reports, "\"service.ready\"", 10000), "reports did not start: %s",
-              reports.log);
+    ts_start_reports(&reports, &redis, http_port, 0, tokens_path, "--log-level", "debug", NULL);
 }
 
 static void teardown(void)
@@ -194,74 +151,26 @@ TestSuite(reports, .init = setup, .fini = teardown, .timeout = 60);
 typedef struct {
     long status;
     char body[65536];
-    size_t len;
     char challenge[128]; /* WWW-Authenticate, "" when absent */
     char allow[64];
 } reply_t;
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    reply_t *r = ud;
-    size_t k = size * n;
-    if (r->len + k >= sizeof r->body)
-        return 0;
-    memcpy(r->body + r->len, p, k);
-    r->len += k;
-    r->body[r->len] = '\0';
-    return k;
-}
-
-static void header_value(const char *line, size_t k, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    if (k <= nl || strncasecmp(line, name, nl) != 0)
-        return;
-    const char *v = line + nl;
-    size_t vl = k - nl;
-    while (vl && (*v == ' '))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-        vl--;
-    snprintf(out, cap, "%.*s", (int)vl, v);
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    reply_t *r = ud;
-    header_value(p, size * n, "WWW-Authenticate:", r->challenge, sizeof r->challenge);
-    header_value(p, size * n, "Allow:", r->allow, sizeof r->allow);
-    return size * n;
-}
-
-/* request sends method path with token as bearer (none when NULL). */
+/* request sends method path with token as bearer (none when NULL); a POST
+ * carries "{}". */
 static reply_t *request(const char *method, const char *path, const char *token)
 {
     static reply_t r;
-    char url[256], auth[128];
-    struct curl_slist *h = NULL;
-    memset(&r, 0, sizeof r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", http_port, path);
-    CURL *c = curl_easy_init();
-    cr_assert(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    ts_http_req_t req = {.timeout_ms = 10000};
     if (strcmp(method, "POST") == 0)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    CURLcode rc = curl_easy_perform(c);
-    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+        req.body = "{}", req.len = 2;
+    ts_http_resp_t got = ts_http_request_bearer(http_port, method, path, token, &req);
+    memset(&r, 0, sizeof r);
+    r.status = got.status;
+    cr_assert_lt(got.len, sizeof r.body, "%s %s: a body of %zu bytes", method, path, got.len);
+    memcpy(r.body, got.body ? got.body : "", got.len);
+    ts_http_header(&got, "WWW-Authenticate", r.challenge, sizeof r.challenge);
+    ts_http_header(&got, "Allow", r.allow, sizeof r.allow);
+    ts_http_resp_free(&got);
     return &r;
 }
 
@@ -291,8 +200,8 @@ Test(reports, access_matrix)
     for (int s = 0; s < 3; s++) {
         pupil_path(path, sizeof path, urns[s], upns[s]);
         for (int t = 0; t < 5; t++)
-            cr_expect_eq(get_status(path, tokens[t]), want[t][s], "token %s on %s: %s", tokens[t],
-                         urns[s], request("GET", path, tokens[t])->body);
+            cr_expect_eq(get_status(path, tokens[t].token), want[t][s], "token %s on %s: %s",
+                         tokens[t].token, urns[s], request("GET", path, tokens[t].token)->body);
         reply_t *r = request("GET", path, NULL);
         cr_expect_eq(r->status, 401, "no token on %s", urns[s]);
         cr_expect_str_eq(r->challenge, "Bearer realm=\"rollcall-reports\"");
@@ -309,21 +218,12 @@ Test(reports, access_matrix)
     cr_expect_eq(get_status(path, "tok-admin"), 404);
     cr_expect_eq(get_status(path, "tok-school-a"), 403);
     cr_expect_eq(get_status(path, "tok-la-201"), 403);
-    /* the scheme must be Bearer */
-    CURL *c = curl_easy_init();
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/schools/%s/pupils/%s", http_port, URN_A,
-             upn_a1);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_USERPWD, "tok-admin:x");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    reply_t sink = {0};
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-    long st = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-    curl_easy_cleanup(c);
-    cr_expect_eq(st, 401);
+    /* the scheme must be Bearer: Basic tok-admin:x is refused */
+    pupil_path(path, sizeof path, URN_A, upn_a1);
+    const char *basic[] = {"Authorization: Basic dG9rLWFkbWluOng=", NULL};
+    ts_http_resp_t r = ts_http_request(http_port, "GET", path, &(ts_http_req_t){.headers = basic});
+    cr_expect_eq(r.status, 401);
+    ts_http_resp_free(&r);
 }
 
 /* The school's other endpoints follow the same matrix as its pupils; a
@@ -340,8 +240,8 @@ Test(reports, access_matrix_of_school_trust_and_la_paths)
         for (int s = 0; s < 3; s++) {
             snprintf(path, sizeof path, "/v1/schools/%s/%s", urns[s], leaves[l]);
             for (int t = 0; t < 5; t++)
-                cr_expect_eq(get_status(path, tokens[t]), school[t][s], "token %s on %s: %s",
-                             tokens[t], path, request("GET", path, tokens[t])->body);
+                cr_expect_eq(get_status(path, tokens[t].token), school[t][s], "token %s on %s: %s",
+                             tokens[t].token, path, request("GET", path, tokens[t].token)->body);
             cr_expect_eq(get_status(path, NULL), 401, "%s", path);
             cr_expect_eq(get_status(path, "tok-wrong"), 401, "%s", path);
         }
@@ -360,9 +260,9 @@ Test(reports, access_matrix_of_school_trust_and_la_paths)
     };
     for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
         for (int t = 0; t < 5; t++)
-            cr_expect_eq(get_status(groups[g].path, tokens[t]), groups[g].want[t],
-                         "token %s on %s: %s", tokens[t], groups[g].path,
-                         request("GET", groups[g].path, tokens[t])->body);
+            cr_expect_eq(get_status(groups[g].path, tokens[t].token), groups[g].want[t],
+                         "token %s on %s: %s", tokens[t].token, groups[g].path,
+                         request("GET", groups[g].path, tokens[t].token)->body);
         cr_expect_eq(get_status(groups[g].path, NULL), 401, "%s", groups[g].path);
     }
     /* unknown school: only admin learns it does not exist */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "rollcall/codec.h"
 #include "rollcall/ids.h"
@@ -25,94 +24,22 @@ static int ingest_port, reports_port;
 
 /* ---- the year through ingest and rules ---- */
 
-static void load_year(void)
-{
-    char cmd[600], url[64], dir[128];
-    snprintf(dir, sizeof dir, "%s/year", redis.dir);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ingest_port);
-    snprintf(cmd, sizeof cmd, "%s/scripts/gen-year.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR, dir);
-    cr_assert_eq(system(cmd), 0);
-    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
-    for (int i = 0; i < 4; i++) {
-        snprintf(cmd, sizeof cmd, "%s import %s '%s/%s.csv' --url %s --quiet >/dev/null",
-                 ts_binary("cli/rollcall"), kinds[i], dir, kinds[i], url);
-        cr_assert_eq(system(cmd), 0, "%s", cmd);
-    }
-    snprintf(cmd, sizeof cmd, "%s replay '%s/replay.txt' --url %s --quiet >/dev/null",
-             ts_binary("cli/rollcall"), dir, url);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-}
-
-static redisReply *school_urns(redisContext *c)
-{
-    redisReply *r = redisCommand(c, "SORT rc:schools ALPHA");
-    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements > 0);
-    return r;
-}
-
-/* wait_applied waits until rules has applied every school's whole log. */
-static void wait_applied(int timeout_ms)
-{
-    redisContext *c = ts_redis_connect(&redis);
-    int done = 0;
-    for (int waited = 0; !done && waited < timeout_ms; waited += 200) {
-        redisReply *u = school_urns(c);
-        done = 1;
-        for (size_t i = 0; i < u->elements; i++) {
-            redisReply *a = redisCommand(c, "GET rc:seq:{%s}", u->element[i]->str);
-            redisReply *b = redisCommand(c, "HGET rs:school:{%s} pos", u->element[i]->str);
-            done &= a && b && a->type == REDIS_REPLY_STRING && b->type == REDIS_REPLY_STRING &&
-                    strcmp(a->str, b->str) == 0;
-            freeReplyObject(a);
-            freeReplyObject(b);
-        }
-        freeReplyObject(u);
-        if (!done)
-            ts_sleep_ms(200);
-    }
-    redisFree(c);
-    cr_assert(done, "rules did not catch up within %d ms", timeout_ms);
-}
-
-static void start_reports(void)
-{
-    char rport[16], hport[16], sub[64], tokens[128], shell[300];
-    snprintf(tokens, sizeof tokens, "%s/tokens", redis.dir);
-    snprintf(shell, sizeof shell,
-             "printf '%%s admin ops\\n' $(printf %%s tok-admin | sha256sum "
-             "| cut -c1-64) > '%s'",
-             tokens);
-    cr_assert_eq(system(shell), 0);
-    reports_port = ts_free_port();
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(hport, sizeof hport, "%d", reports_port);
-    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", ts_free_port());
-    char *argv[] = {(char *)ts_binary("services/rollcall-reports"),
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--rules-endpoints",
-                    sub,
-                    "--la-pub-endpoint",
-                    "tcp://127.0.0.1:*",
-                    "--tokens-file",
-                    tokens,
-                    NULL};
-    ts_proc_spawn(&reports, redis.dir, "reports", argv);
-    cr_assert(ts_proc_wait_log(&reports, "\"service.ready\"", 10000), "reports did not start");
-}
-
 static void setup(void)
 {
+    char year[128], tokens[128];
     ts_redis_start(&redis, 0);
     ingest_port = ts_free_port();
     int pub = ts_free_port();
     ts_start_ingest(&ingest, &redis, ingest_port, pub, NULL);
-    load_year();
+    snprintf(year, sizeof year, "%s/year", redis.dir);
+    ts_gen_year(year, NULL);
+    ts_load_year(ingest_port, year);
     ts_start_rules(&rules, &redis, "rules", pub, ts_free_port(), NULL);
-    wait_applied(180000);
-    start_reports();
+    ts_wait_rules_caught_up(&redis, 180000);
+    snprintf(tokens, sizeof tokens, "%s/tokens", redis.dir);
+    ts_write_tokens(tokens, &(ts_token_t){"tok-admin", "admin", "ops"}, 1);
+    reports_port = ts_free_port();
+    ts_start_reports(&reports, &redis, reports_port, 0, tokens, NULL);
 }
 
 static void teardown(void)
@@ -237,9 +164,7 @@ static void read_school(const char *urn, school_t *s)
 
 static ts_http_resp_t get(const char *path)
 {
-    const char *h[] = {"Authorization: Bearer tok-admin", NULL};
-    ts_http_req_t req = {.headers = h};
-    return ts_http_request(reports_port, "GET", path, &req);
+    return ts_http_get_bearer(reports_port, path, "tok-admin", 0);
 }
 
 static json_t *get_json(const char *path, long *total)
@@ -248,11 +173,9 @@ static json_t *get_json(const char *path, long *total)
     cr_assert_eq(r.status, 200, "%s: %ld %s", path, r.status, r.body ? r.body : "");
     cr_assert(r.json, "%s", path);
     if (total) {
-        const char *h = r.headers;
-        while (h && strncasecmp(h, "X-Total-Count:", 14) != 0)
-            h = strchr(h, '\n') ? strchr(h, '\n') + 1 : NULL;
-        cr_assert(h, "%s: no X-Total-Count", path);
-        *total = strtol(h + 14, NULL, 10);
+        char n[32];
+        cr_assert(ts_http_header(&r, "X-Total-Count", n, sizeof n), "%s: no X-Total-Count", path);
+        *total = strtol(n, NULL, 10);
     }
     json_t *j = json_incref(r.json);
     ts_http_resp_free(&r);
@@ -349,7 +272,7 @@ static void expect_summary(const char *urn, const school_t *s, const json_t *o)
 Test(reports_e2e, summaries_equal_the_pupils_stored_state)
 {
     redisContext *c = ts_redis_connect(&redis);
-    redisReply *u = school_urns(c);
+    redisReply *u = ts_school_urns(c);
     redisFree(c);
     json_t *trust = get_json("/v1/trusts/" TRUST "/summary", NULL);
     json_t *schools = json_object_get(trust, "schools");
@@ -392,7 +315,7 @@ Test(reports_e2e, summaries_equal_the_pupils_stored_state)
 Test(reports_e2e, bands_and_stages_in_the_policy_order)
 {
     redisContext *c = ts_redis_connect(&redis);
-    redisReply *u = school_urns(c);
+    redisReply *u = ts_school_urns(c);
     for (size_t i = 0; i < u->elements; i++) {
         const char *urn = u->element[i]->str;
         redisReply *name = redisCommand(c, "HGET rc:school:{%s} policy", urn);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "reports/reports_csv.h"
 #include "rollcall/codec.h"
@@ -28,8 +27,10 @@ static int http_port;
 #define S3      "100203"
 #define NPUPILS 12 /* S1's pupils with a percentage; one more has none */
 
-static const char *const tokens[] = {"tok-admin", "tok-s1", "tok-tr1", "tok-la909"};
-static const char *const scopes[] = {"admin", "school:" S1, "trust:TR1", "la:909"};
+static const ts_token_t tokens[] = {{"tok-admin", "admin", "admin"},
+                                    {"tok-s1", "school:" S1, "s1"},
+                                    {"tok-tr1", "trust:TR1", "tr1"},
+                                    {"tok-la909", "la:909", "la909"}};
 
 static char upns[NPUPILS + 1][RC_UPN_LEN + 1];
 
@@ -242,47 +243,15 @@ static void seed(void)
     redisFree(c);
 }
 
-static void write_tokens(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert(f);
-    for (int i = 0; i < 4; i++) {
-        char shell[256], hex[65];
-        snprintf(shell, sizeof shell, "printf %%s %s | sha256sum", tokens[i]);
-        FILE *p = popen(shell, "r");
-        cr_assert(p);
-        cr_assert_eq(fscanf(p, "%64s", hex), 1);
-        pclose(p);
-        fprintf(f, "%s %s %s\n", hex, scopes[i], tokens[i] + 4);
-    }
-    fclose(f);
-}
-
 static void setup(void)
 {
-    char rport[16], hport[16], sub[64], tokens_path[128];
+    char tokens_path[128];
     ts_redis_start(&redis, 0);
     seed();
     snprintf(tokens_path, sizeof tokens_path, "%s/tokens", redis.dir);
-    write_tokens(tokens_path);
+    ts_write_tokens(tokens_path, tokens, sizeof tokens / sizeof *tokens);
     http_port = ts_free_port();
-    snprintf(rport, sizeof rport, "%d", redis.port);
-    snprintf(hport, sizeof hport, "%d", http_port);
-    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", ts_free_port());
-    char *argv[] = {(char *)ts_binary("services/rollcall-reports"),
-                    "--redis-port",
-                    rport,
-                    "--http-port",
-                    hport,
-                    "--rules-endpoints",
-                    sub,
-                    "--la-pub-endpoint",
-                    "tcp://127.0.0.1:*",
-                    "--tokens-file",
-                    tokens_path,
-                    NULL};
-    ts_proc_spawn(&reports, redis.dir, "reports", argv);
-    cr_assert(ts_proc_wait_log(&reports, "\"service.ready\"", 10000), "reports did not start");
+    ts_start_reports(&reports, &redis, http_port, 0, tokens_path, NULL);
 }
 
 static void teardown(void)
@@ -297,25 +266,7 @@ TestSuite(reports_lists, .init = setup, .fini = teardown, .timeout = 60);
 
 static ts_http_resp_t get(const char *path, const char *token)
 {
-    char auth[96];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    const char *h[] = {auth, NULL};
-    ts_http_req_t req = {.headers = h};
-    return ts_http_request(http_port, "GET", path, &req);
-}
-
-/* header copies the value of response header name ("" when absent). */
-static void header(const ts_http_resp_t *r, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    out[0] = '\0';
-    for (const char *p = r->headers; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
-        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1 + strspn(p + nl + 1, " ");
-            snprintf(out, cap, "%.*s", (int)strcspn(v, "\r\n"), v);
-            return;
-        }
-    }
+    return ts_http_get_bearer(http_port, path, token, 0);
 }
 
 static json_t *get_json(const char *path, const char *token)
@@ -497,8 +448,8 @@ Test(reports_lists, group_access_and_errors)
     };
     for (size_t i = 0; i < sizeof m / sizeof *m; i++)
         for (int t = 0; t < 4; t++)
-            cr_expect_eq(status_of(m[i].path, tokens[t], why, sizeof why), m[i].want[t],
-                         "%s with %s: %s", m[i].path, tokens[t], why);
+            cr_expect_eq(status_of(m[i].path, tokens[t].token, why, sizeof why), m[i].want[t],
+                         "%s with %s: %s", m[i].path, tokens[t].token, why);
     ts_http_resp_t r = ts_http_request(http_port, "GET", "/v1/la/909/summary", NULL);
     cr_expect_eq(r.status, 401);
     ts_http_resp_free(&r);
@@ -516,11 +467,11 @@ static json_t *list(const char *path, const char *token, long *total, char *link
     char n[32];
     cr_assert_eq(r.status, 200, "%s: %ld %s", path, r.status, r.body ? r.body : "");
     cr_assert(json_is_array(r.json), "%s", r.body);
-    header(&r, "X-Total-Count", n, sizeof n);
+    ts_http_header(&r, "X-Total-Count", n, sizeof n);
     cr_assert(n[0], "no X-Total-Count: %s", r.headers);
     *total = strtol(n, NULL, 10);
     if (link)
-        header(&r, "Link", link, cap);
+        ts_http_header(&r, "Link", link, cap);
     json_t *j = json_incref(r.json);
     ts_http_resp_free(&r);
     return j;
@@ -725,9 +676,9 @@ Test(reports_lists, csv_quotes_and_neutralises_formulas)
     ts_http_resp_t r = get("/v1/schools/" S1 "/pupils?format=csv", "tok-s1");
     char ct[128], cd[128], n[16], line[512];
     cr_assert_eq(r.status, 200, "%s", r.body);
-    header(&r, "Content-Type", ct, sizeof ct);
-    header(&r, "Content-Disposition", cd, sizeof cd);
-    header(&r, "X-Total-Count", n, sizeof n);
+    ts_http_header(&r, "Content-Type", ct, sizeof ct);
+    ts_http_header(&r, "Content-Disposition", cd, sizeof cd);
+    ts_http_header(&r, "X-Total-Count", n, sizeof n);
     cr_expect_str_eq(ct, "text/csv; charset=utf-8");
     cr_expect(strncmp(cd, "attachment", 10) == 0 && strstr(cd, ".csv"), "%s", cd);
     cr_expect_eq(strtol(n, NULL, 10), NPUPILS + 1);
@@ -766,7 +717,7 @@ Test(reports_lists, csv_quotes_and_neutralises_formulas)
     cr_expect_eq(rows, 3);
     cr_assert(csv_line(r.body, 1, line, sizeof line));
     cr_expect(strncmp(line, upns[NPUPILS - 2], RC_UPN_LEN) == 0, "%s", line);
-    header(&r, "Link", line, sizeof line);
+    ts_http_header(&r, "Link", line, sizeof line);
     cr_expect(strstr(line, "format=csv") && strstr(line, "offset=4"), "%s", line);
     ts_http_resp_free(&r);
 }

@@ -164,39 +164,6 @@ static size_t count_rows(const char *csv)
     return n - 1;
 }
 
-/* schools returns the URNs ingest knows, sorted (free with freeReplyObject). */
-static redisReply *schools(redisContext *c)
-{
-    redisReply *r = redisCommand(c, "SORT rc:schools ALPHA");
-    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements > 0);
-    return r;
-}
-
-/* wait_applied waits until every school's applied position is its log's end. */
-static void wait_applied(int timeout_ms)
-{
-    redisContext *c = ts_redis_connect(&redis);
-    int done = 0;
-    for (int waited = 0; !done && waited < timeout_ms; waited += 100) {
-        done = 1;
-        redisReply *u = schools(c);
-        for (size_t i = 0; i < u->elements; i++) {
-            redisReply *a = redisCommand(c, "GET rc:seq:{%s}", u->element[i]->str);
-            redisReply *b = redisCommand(c, "HGET rs:school:{%s} pos", u->element[i]->str);
-            if (!a || !b || b->type != REDIS_REPLY_STRING || a->type != REDIS_REPLY_STRING ||
-                strcmp(a->str, b->str) != 0)
-                done = 0;
-            freeReplyObject(a);
-            freeReplyObject(b);
-        }
-        freeReplyObject(u);
-        if (!done)
-            ts_sleep_ms(100);
-    }
-    redisFree(c);
-    cr_assert(done, "rules did not catch up within %d ms", timeout_ms);
-}
-
 static int cmp_mark_pupil(const void *a, const void *b)
 {
     const mark_t *x = a, *y = b;
@@ -299,7 +266,7 @@ Test(rules, replay_equals_recompute)
     ts_http_post(http_port, "/v1/clock", "application/json", first_tick, strlen(first_tick));
     post_in_batches(csv, len, 0, count_rows(csv));
     ts_http_post(http_port, "/v1/clock", "application/json", final_tick, strlen(final_tick));
-    wait_applied(60000);
+    ts_wait_rules_caught_up(&redis, 60000);
     check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
 }
@@ -316,7 +283,7 @@ Test(rules, kill_9_mid_replay_then_restart)
     post_in_batches(csv, len, rows / 2, rows); /* while rules is down */
     ts_http_post(http_port, "/v1/clock", "application/json", final_tick, strlen(final_tick));
     start_rules(0, "");
-    wait_applied(60000);
+    ts_wait_rules_caught_up(&redis, 60000);
     check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
 }
@@ -330,7 +297,7 @@ Test(rules, two_workers_split_one_trust)
     char *csv = replay_marks(&len);
     post_in_batches(csv, len, 0, count_rows(csv));
     ts_http_post(http_port, "/v1/clock", "application/json", final_tick, strlen(final_tick));
-    wait_applied(60000);
+    ts_wait_rules_caught_up(&redis, 60000);
     check_all(dir, csv, len, fx_date("2026-09-18"), 120);
     free(csv);
 }
@@ -385,7 +352,7 @@ static void replay_by_day(const char *csv, const char *from, const char *to)
 static char *dump(size_t *len)
 {
     redisContext *c = ts_redis_connect(&redis);
-    redisReply *u = schools(c);
+    redisReply *u = ts_school_urns(c);
     size_t cap = 1 << 20, n = 0;
     char *b = malloc(cap);
     for (size_t i = 0; i < u->elements; i++) {
@@ -502,14 +469,14 @@ Test(rules, first_day_alert_only_while_unexplained)
     ts_http_post(http_port, "/v1/marks", "text/csv", marks, (size_t)n);
     ts_http_post(http_port, "/v1/clock", "application/json",
                  "{\"now\":\"2026-09-02T09:29:00+01:00\"}", 35);
-    wait_applied(20000);
+    ts_wait_rules_caught_up(&redis, 20000);
     cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, NULL), 0,
                  "nothing before 09:30");
     ts_http_post(http_port, "/v1/clock", "application/json",
                  "{\"now\":\"2026-09-02T09:30:00+01:00\"}", 35);
     ts_http_post(http_port, "/v1/clock", "application/json",
                  "{\"now\":\"2026-09-02T11:00:00+01:00\"}", 35);
-    wait_applied(20000);
+    ts_wait_rules_caught_up(&redis, 20000);
     cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, a), 1);
     cr_assert_eq(count_events("100102", EVENT_ALERT, ALERT_FIRST_DAY_ABSENCE, b), 0,
                  "the parent rang before 09:30: no text");
@@ -582,7 +549,7 @@ Test(rules, replay_gives_byte_identical_events_and_state)
     size_t len;
     char *csv = slurp_marks(&len);
     replay_by_day(csv, "2026-09-02", "2026-09-18");
-    wait_applied(60000);
+    ts_wait_rules_caught_up(&redis, 60000);
     size_t n1, n2;
     char *first = dump(&n1);
     cr_assert_gt(outbox_len("100101") + outbox_len("100102") + outbox_len("100103"), 20,
@@ -593,7 +560,7 @@ Test(rules, replay_gives_byte_identical_events_and_state)
     cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
     forget_rules();
     start_rules(0, "");
-    wait_applied(60000);
+    ts_wait_rules_caught_up(&redis, 60000);
     char *second = dump(&n2);
     cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
     cr_assert(memcmp(first, second, n1) == 0, "the replay differs");
@@ -610,7 +577,7 @@ Test(rules, kill_9_while_raising_events_then_restart)
     replay_by_day(csv, "2026-09-02", "2026-09-18"); /* into the logs, rules not running */
 
     start_rules(0, ""); /* undisturbed */
-    wait_applied(60000);
+    ts_wait_rules_caught_up(&redis, 60000);
     size_t n1, n2;
     char *calm = dump(&n1);
     cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
@@ -622,7 +589,7 @@ Test(rules, kill_9_while_raising_events_then_restart)
         cr_assert_eq(ts_proc_stop(&workers[0], SIGKILL, 2000), 128 + SIGKILL);
     }
     start_rules(0, "");
-    wait_applied(60000);
+    ts_wait_rules_caught_up(&redis, 60000);
     char *killed = dump(&n2);
     cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
     cr_assert(memcmp(calm, killed, n1) == 0, "kill -9 changed the outcome");
@@ -640,21 +607,9 @@ static char year_dir[128];
  * rules worker runs; returns its marks rows as a marks CSV. */
 static char *load_year(size_t *len)
 {
-    char cmd[600], url[64];
     snprintf(year_dir, sizeof year_dir, "%s/year", redis.dir);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", http_port);
-    snprintf(cmd, sizeof cmd, "%s/scripts/gen-year.sh '%s' >/dev/null", ROLLCALL_SOURCE_DIR,
-             year_dir);
-    cr_assert_eq(system(cmd), 0);
-    const char *kinds[] = {"schools", "calendar", "pupils", "contacts"};
-    for (int i = 0; i < 4; i++) {
-        snprintf(cmd, sizeof cmd, "%s import %s '%s/%s.csv' --url %s --quiet >/dev/null",
-                 ts_binary("cli/rollcall"), kinds[i], year_dir, kinds[i], url);
-        cr_assert_eq(system(cmd), 0, "%s", cmd);
-    }
-    snprintf(cmd, sizeof cmd, "%s replay '%s/replay.txt' --url %s --quiet >/dev/null",
-             ts_binary("cli/rollcall"), year_dir, url);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    ts_gen_year(year_dir, NULL);
+    ts_load_year(http_port, year_dir);
 
     /* The marks rows alone, in the order sent, for the recompute. */
     char path[200];
@@ -868,7 +823,7 @@ static void check_school_totals(redisContext *c, const char *urn)
 static void check_totals(void)
 {
     redisContext *c = ts_redis_connect(&redis);
-    redisReply *u = schools(c);
+    redisReply *u = ts_school_urns(c);
     for (size_t i = 0; i < u->elements; i++)
         check_school_totals(c, u->element[i]->str);
     freeReplyObject(u);
@@ -880,7 +835,7 @@ Test(rules, generated_year_equals_recompute_and_tells_every_story)
     size_t len, n1, n2;
     char *csv = load_year(&len);
     start_rules(0, "");
-    wait_applied(120000);
+    ts_wait_rules_caught_up(&redis, 120000);
     check_all(year_dir, csv, len, fx_date("2026-07-22"), 90);
     check_totals();
 
@@ -912,7 +867,7 @@ Test(rules, generated_year_equals_recompute_and_tells_every_story)
     cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
     forget_rules();
     start_rules(0, "");
-    wait_applied(120000);
+    ts_wait_rules_caught_up(&redis, 120000);
     char *second = dump(&n2);
     cr_assert_eq(n1, n2, "dumps of %zu and %zu bytes", n1, n2);
     cr_assert(memcmp(first, second, n1) == 0, "the second replay differs");
@@ -926,7 +881,7 @@ Test(rules, generated_year_through_kill_9_of_rules_and_of_redis)
     size_t len, n1, n2;
     char *csv = load_year(&len);
     start_rules(0, ""); /* undisturbed */
-    wait_applied(120000);
+    ts_wait_rules_caught_up(&redis, 120000);
     char *calm = dump(&n1);
     cr_assert_eq(ts_proc_stop(&workers[0], SIGTERM, 5000), 0);
     forget_rules();
@@ -940,7 +895,7 @@ Test(rules, generated_year_through_kill_9_of_rules_and_of_redis)
     ts_sleep_ms(500);
     ts_redis_kill9(&redis); /* and Redis, under a running worker */
     ts_redis_restart(&redis);
-    wait_applied(120000);
+    ts_wait_rules_caught_up(&redis, 120000);
     check_all(year_dir, csv, len, fx_date("2026-07-22"), 90);
     check_totals();
     char *killed = dump(&n2);
@@ -993,7 +948,7 @@ Test(rules, broken_policy_holds_its_school_until_mended)
     /* Mended: it resumes by itself, from where it stopped. */
     snprintf(cmd, sizeof cmd, "cp '%s/policies/002_lowther.yaml' '%s/'", ROLLCALL_SOURCE_DIR, mine);
     cr_assert_eq(system(cmd), 0);
-    wait_applied(30000);
+    ts_wait_rules_caught_up(&redis, 30000);
     cr_assert(ts_proc_wait_log(&workers[0], "\"rules.school_resumed\"", 1000));
     check_all(dir, csv, len, fx_date("2026-09-02"), 120);
     free(csv);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -423,6 +424,50 @@ void ts_http_post_file(int port, const char *path, const char *content_type, con
     free(body);
 }
 
+ts_http_resp_t ts_http_request_bearer(int port, const char *method, const char *path,
+                                      const char *token, const ts_http_req_t *req)
+{
+    static const ts_http_req_t none = {0};
+    const char *h[17];
+    char auth[256];
+    size_t n = 0;
+    if (!req)
+        req = &none;
+    for (; req->headers && req->headers[n]; n++) {
+        cr_assert_lt(n, 15, "too many headers for ts_http_request_bearer");
+        h[n] = req->headers[n];
+    }
+    if (token) {
+        cr_assert_lt((size_t)snprintf(auth, sizeof auth, "Authorization: Bearer %s", token),
+                     sizeof auth);
+        h[n++] = auth;
+    }
+    h[n] = NULL;
+    ts_http_req_t mine = *req;
+    mine.headers = h;
+    return ts_http_request(port, method, path, &mine);
+}
+
+ts_http_resp_t ts_http_get_bearer(int port, const char *path, const char *token, long timeout_ms)
+{
+    ts_http_req_t req = {.timeout_ms = timeout_ms};
+    return ts_http_request_bearer(port, "GET", path, token, &req);
+}
+
+int ts_http_header(const ts_http_resp_t *r, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    for (const char *p = r->headers; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1 + strspn(p + nl + 1, " \t");
+            snprintf(out, cap, "%.*s", (int)strcspn(v, "\r\n"), v);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 json_t *ts_http_get_json(int port, const char *path)
 {
     ts_http_req_t req = {.timeout_ms = 10000};
@@ -509,6 +554,134 @@ void ts_keep_dir(const char *dir)
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", keep, dir, keep);
     if (system(cmd) != 0)
         fprintf(stderr, "could not keep %s\n", dir);
+}
+
+/* ---- rollcall-reports and rules' progress ---- */
+
+void ts_write_tokens(const char *path, const ts_token_t *tokens, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fprintf(f, "# tokens of a test (sha256 of each)\n\n");
+    for (size_t i = 0; i < n; i++) {
+        char shell[256], hex[65];
+        cr_assert_lt(
+            (size_t)snprintf(shell, sizeof shell, "printf %%s '%s' | sha256sum", tokens[i].token),
+            sizeof shell);
+        FILE *p = popen(shell, "r");
+        cr_assert_not_null(p, "%s", shell);
+        int got = fscanf(p, "%64s", hex);
+        cr_assert_eq(pclose(p), 0, "%s", shell);
+        cr_assert(got == 1 && strlen(hex) == 64, "%s", shell);
+        fprintf(f, "%s %s %s\n", hex, tokens[i].scopes, tokens[i].label);
+    }
+    cr_assert_eq(fclose(f), 0, "%s", path);
+}
+
+void ts_start_reports(ts_proc_t *p, const ts_redis_t *r, int http_port, int rules_pub,
+                      const char *tokens_file, ...)
+{
+    char rport[16], hport[16], sub[64];
+    snprintf(rport, sizeof rport, "%d", r->port);
+    snprintf(hport, sizeof hport, "%d", http_port);
+    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", rules_pub ? rules_pub : ts_free_port());
+    char *argv[32] = {(char *)ts_binary("services/rollcall-reports"),
+                      "--redis-port",
+                      rport,
+                      "--http-port",
+                      hport,
+                      "--rules-endpoints",
+                      sub};
+    int n = 7, la_pub = 0;
+    if (tokens_file) {
+        argv[n++] = "--tokens-file";
+        argv[n++] = (char *)tokens_file;
+    }
+    va_list ap;
+    va_start(ap, tokens_file);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+        cr_assert_lt(n, 27, "too many arguments for ts_start_reports");
+        la_pub |= strcmp(a, "--la-pub-endpoint") == 0;
+        argv[n++] = a;
+    }
+    va_end(ap);
+    if (!la_pub) { /* not its fixed default: tests run side by side */
+        argv[n++] = "--la-pub-endpoint";
+        argv[n++] = "tcp://127.0.0.1:*";
+    }
+    argv[n] = NULL;
+    ts_proc_spawn(p, r->dir, "reports", argv);
+    cr_assert(ts_proc_wait_log(p, "\"service.ready\"", 10000), "reports did not start: %s", p->log);
+}
+
+redisReply *ts_school_urns(redisContext *c)
+{
+    redisReply *u = redisCommand(c, "SORT rc:schools ALPHA");
+    cr_assert(u && u->type == REDIS_REPLY_ARRAY && u->elements > 0, "no schools in rc:schools");
+    return u;
+}
+
+/* caught_up says whether every school's applied position is its log's end. */
+static int caught_up(redisContext *c)
+{
+    redisReply *u = ts_school_urns(c);
+    int done = 1;
+    for (size_t i = 0; done && i < u->elements; i++) {
+        redisReply *a = redisCommand(c, "GET rc:seq:{%s}", u->element[i]->str);
+        redisReply *b = redisCommand(c, "HGET rs:school:{%s} pos", u->element[i]->str);
+        done = a && b && a->type == REDIS_REPLY_STRING && b->type == REDIS_REPLY_STRING &&
+               strcmp(a->str, b->str) == 0;
+        freeReplyObject(a);
+        freeReplyObject(b);
+    }
+    freeReplyObject(u);
+    return done;
+}
+
+void ts_wait_rules_caught_up(const ts_redis_t *r, int timeout_ms)
+{
+    redisContext *c = ts_redis_connect(r);
+    int done = 0;
+    for (int waited = 0; !(done = caught_up(c)) && waited < timeout_ms; waited += 100)
+        ts_sleep_ms(100);
+    redisFree(c);
+    cr_assert(done, "rules did not catch up within %d ms", timeout_ms);
+}
+
+/* ---- a generated school year ---- */
+
+void ts_gen_year(const char *dir, const char *args)
+{
+    char cmd[1024];
+    cr_assert_lt((size_t)snprintf(cmd, sizeof cmd, "%s/scripts/gen-year.sh '%s' %s >/dev/null",
+                                  ROLLCALL_SOURCE_DIR, dir, args ? args : ""),
+                 sizeof cmd);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+void ts_load_year_cmd(int http_port, const char *dir, char *cmd, size_t cap)
+{
+    static const char *const kinds[] = {"schools", "calendar", "pupils", "contacts"};
+    const char *cli = ts_binary("cli/rollcall");
+    size_t n = (size_t)snprintf(cmd, cap, "set -e;");
+    for (int i = 0; i < 4 && n < cap; i++)
+        n += (size_t)snprintf(cmd + n, cap - n,
+                              " '%s' import %s '%s/%s.csv' --url http://127.0.0.1:%d --quiet "
+                              ">/dev/null;",
+                              cli, kinds[i], dir, kinds[i], http_port);
+    if (n < cap)
+        n += (size_t)snprintf(cmd + n, cap - n,
+                              " '%s' replay '%s/replay.txt' --url http://127.0.0.1:%d --quiet "
+                              ">/dev/null",
+                              cli, dir, http_port);
+    cr_assert_lt(n, cap, "the year's load command is longer than %zu bytes", cap);
+}
+
+void ts_load_year(int http_port, const char *dir)
+{
+    char cmd[2048];
+    ts_load_year_cmd(http_port, dir, cmd, sizeof cmd);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
 /* ---- the gateway simulator ---- */

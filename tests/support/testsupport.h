@@ -127,6 +127,23 @@ void ts_http_post(int port, const char *path, const char *content_type, const ch
  * cr_asserts when it cannot be read. */
 void ts_http_post_file(int port, const char *path, const char *content_type, const char *file);
 
+/* ts_http_request_bearer sends method path as ts_http_request does, with
+ * "Authorization: Bearer <token>" after req's own headers (up to 15 of
+ * them); no such line when token is NULL. */
+ts_http_resp_t ts_http_request_bearer(int port, const char *method, const char *path,
+                                      const char *token, const ts_http_req_t *req);
+
+/* ts_http_get_bearer GETs path from 127.0.0.1:port with token as bearer
+ * (none when NULL), giving up after timeout_ms (0: libcurl's default); any
+ * status is returned, the caller releases it with ts_http_resp_free. */
+ts_http_resp_t ts_http_get_bearer(int port, const char *path, const char *token, long timeout_ms);
+
+/* ts_http_header copies the value of r's response header name (matched
+ * case-insensitively, given without its colon) into out (cap bytes), without
+ * the blanks before it or the line end; returns 1, or 0 with out "" when r
+ * has no such header. */
+int ts_http_header(const ts_http_resp_t *r, const char *name, char *out, size_t cap);
+
 /* ts_http_get_json GETs path from 127.0.0.1:port and returns its JSON body
  * (a new reference, the caller's to json_decref); cr_asserts that the
  * answer is 200 and JSON. */
@@ -162,6 +179,57 @@ void ts_notify_templates(const char *dir, const char *sms_tpl, const char *email
 /* ts_keep_dir copies dir to $ROLLCALL_TEST_KEEP, replacing it, when that is
  * set (debugging: the logs of a failed run); otherwise does nothing. */
 void ts_keep_dir(const char *dir);
+
+/* ---- rollcall-reports and rules' progress ---- */
+
+typedef struct {
+    const char *token;  /* the clear token a client sends */
+    const char *scopes; /* "admin", "school:100001,trust:TR2", ... */
+    const char *label;
+} ts_token_t;
+
+/* ts_write_tokens writes a reports tokens file (docs/reports-api.md) at path:
+ * a comment and a blank line, then "<sha256 hex> <scopes> <label>" for each
+ * of the n tokens, hashed by sha256sum, not by the code under test;
+ * cr_asserts on failure. */
+void ts_write_tokens(const char *path, const ts_token_t *tokens, size_t n);
+
+/* ts_start_reports starts rollcall-reports against r with its HTTP API on
+ * http_port (0: any free port), following rules' PUB at rules_pub (0: a free
+ * port nobody publishes on) and the bearer tokens in tokens_file (NULL: none,
+ * every request is refused), with up to 16 more arguments until NULL; unless
+ * they name --la-pub-endpoint, the LA feed binds any free port. Waits until
+ * it is ready (cr_assert otherwise). */
+void ts_start_reports(ts_proc_t *p, const ts_redis_t *r, int http_port, int rules_pub,
+                      const char *tokens_file, ...);
+
+/* ts_school_urns returns the URNs ingest knows (rc:schools), sorted, as an
+ * array reply the caller frees with freeReplyObject; cr_asserts that there
+ * is at least one. */
+redisReply *ts_school_urns(redisContext *c);
+
+/* ts_wait_rules_caught_up waits until rules has applied every school's
+ * whole log (rs:school pos equal to rc:seq for each of ts_school_urns);
+ * cr_asserts that it has within timeout_ms. */
+void ts_wait_rules_caught_up(const ts_redis_t *r, int timeout_ms);
+
+/* ---- a generated school year (scripts/gen-year.sh, docs/replay.md) ---- */
+
+/* ts_gen_year runs scripts/gen-year.sh into dir with args (shell words, e.g.
+ * "--schools 2"; NULL or "": its default year, 3 schools of trust
+ * SMALL-TRUST in LA 909 with 30 pupils each over 2025-26) and cr_asserts
+ * that it succeeds. */
+void ts_gen_year(const char *dir, const char *args);
+
+/* ts_load_year_cmd writes into cmd (cap bytes; cr_asserts it fits) one sh
+ * command sending the generated year in dir to ingest on http_port through
+ * the real CLI: `rollcall import` of schools, calendar, pupils and contacts,
+ * then `rollcall replay` of replay.txt, stopping at the first failure. */
+void ts_load_year_cmd(int http_port, const char *dir, char *cmd, size_t cap);
+
+/* ts_load_year runs ts_load_year_cmd's command and cr_asserts that every
+ * step succeeds. */
+void ts_load_year(int http_port, const char *dir);
 
 /* ---- the gateway simulator (sim/rollcall-gateway-sim) on sim_port ---- */
 
