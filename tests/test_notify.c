@@ -47,7 +47,8 @@ static void start_sim(void)
     cr_assert(ts_proc_wait_log(&sim, "\"sim.ready\"", 10000), "the simulator did not start");
 }
 
-static const char *quiet_hours = ""; /* none, unless a test wants them */
+static const char *quiet_hours = "";        /* none, unless a test wants them */
+static const char *merge_siblings = "true"; /* notify's default */
 
 /* start_notify_as starts a notify process for schools ("" = all) with a
  * rate limit, receipts on http, outcomes on pub. */
@@ -92,6 +93,8 @@ static void start_notify_as(ts_proc_t *proc, const char *name, const char *schoo
                     (char *)schools,
                     "--rate-per-minute",
                     (char *)rate,
+                    "--merge-siblings",
+                    (char *)merge_siblings,
                     NULL};
     ts_proc_spawn(proc, redis.dir, name, argv);
     cr_assert(ts_proc_wait_log(proc, "\"service.ready\"", 10000), "%s did not start: %s", name,
@@ -284,6 +287,44 @@ Test(notify, brothers_and_sisters_absent_together_get_one_text)
     }
     json_decref(all);
     cr_assert(named, "the text names both children");
+}
+
+/* A school that turns merging off: each child's absence is its own text,
+ * even to a parent they share. */
+Test(notify, with_merge_siblings_off_each_child_gets_its_own_text)
+{
+    cr_assert_eq(ts_proc_stop(&notify, SIGTERM, 5000), 0);
+    merge_siblings = "false";
+    start_notify();
+    char mum[20], body[600];
+    ts_demo_mobile(dir, PUPIL(0), "-m", mum);
+    int n = snprintf(body, sizeof body,
+                     "upn,contact_id,name,relationship,parental_responsibility,mobile,email,"
+                     "priority\n%s,%s-m2,Parent A Shared,mother,Y,%s,,1\n",
+                     PUPIL(1), PUPIL(1), mum);
+    ts_http_post(http_port, "/v1/contacts", "text/csv", body, (size_t)n);
+    clock_at(DAY "T08:00:00+01:00");
+    absent(PUPIL(0), "N", "08:55");
+    absent(PUPIL(1), "N", "08:55");
+    clock_at(DAY "T09:30:00+01:00");
+    cr_assert_eq(ts_sim_wait_count(sim_port, "sms", mum, 2, 15000), 2, "one text per child");
+    ts_sleep_ms(1000);
+    cr_assert_eq(ts_sim_count(sim_port, "sms", mum), 2, "and no more");
+    json_t *all = ts_http_get_json(sim_port, "/_sim/messages");
+    size_t i;
+    json_t *m;
+    int single = 0;
+    json_array_foreach(all, i, m)
+    {
+        const char *to = json_string_value(json_object_get(m, "to"));
+        const char *names = json_string_value(
+            json_object_get(json_object_get(m, "personalisation"), "pupil_names"));
+        if (to && !strcmp(to, mum) && names && !strstr(names, " and "))
+            single++;
+    }
+    json_decref(all);
+    cr_assert_eq(single, 2, "each text names one child");
+    merge_siblings = "true";
 }
 
 Test(notify, a_bad_number_is_a_permanent_failure_not_retried)
