@@ -103,6 +103,9 @@ printf '%s admin demo-admin\n' "$(printf %s "$admin_token" | sha256sum | cut -d'
 
 # CURVE keys for the LA referral feed (docs/la-feed.md): reports' pair and LA 909's.
 build/dev/cli/rollcall keygen "$run/la_curve" >/dev/null
+# The services' own links are CURVE too: one key for the deployment.
+build/dev/cli/rollcall keygen "$run/link" >/dev/null
+export ROLLCALL_CURVE_SECRET_FILE="$PWD/$run/link.key"
 build/dev/cli/rollcall keygen "$run/la909" >/dev/null
 printf '%s 909 demo-la909\n' "$(cat "$run/la909.pub")" >"$run/la_clients"
 

@@ -2,6 +2,8 @@
 #include "common/service.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,12 +25,27 @@ const char *const service_log_formats[] = {"json", "text", NULL};
 /* Set by the signal handler, read by the main loop: the one mutable global. */
 static volatile sig_atomic_t stop_requested;
 
+/* The ZAP handler: a REP socket on its own thread. */
+typedef struct {
+    pthread_t thread;
+    int running;          /* the thread was started */
+    atomic_int stop;      /* set by service_destroy */
+    void *rep;            /* owned by the thread once started */
+    uint8_t link_key[32]; /* the links' public key (curve_secret's), when set */
+    int have_link_key;
+    pthread_mutex_t lock; /* guards fn and ctx */
+    service_zap_fn fn;
+    void *ctx;
+} zap_t;
+
 struct service {
     const service_common_t *cfg;        /* borrowed */
     redisContext *redis;                /* owned */
     void *zmq;                          /* owned ZeroMQ context */
     void *sockets[SERVICE_MAX_SOCKETS]; /* owned, closed in reverse */
     int nsockets;
+    zap_t zap;
+    char curve_public[SERVICE_CURVE_KEY_Z85 + 1]; /* "" when the links are plain */
 };
 
 rc_err_t service_endpoint_check(const char *value, const char **why)
@@ -82,6 +99,20 @@ rc_err_t service_hash_key_check(const char *value, const char **why)
         *why = "expected 32 hex digits (e.g. from: openssl rand -hex 16)";
         return RC_EINVAL;
     }
+    return RC_OK;
+}
+
+rc_err_t service_curve_key_check(const char *value, const char **why)
+{
+    uint8_t key[32];
+    size_t n = strlen(value);
+    if (n == 0)
+        return RC_OK;
+    if (n != SERVICE_CURVE_KEY_Z85 || !zmq_z85_decode(key, value)) {
+        *why = "expected a CURVE secret key: 40 characters of Z85, as `rollcall keygen` writes";
+        return RC_EINVAL;
+    }
+    sodium_memzero(key, sizeof key);
     return RC_OK;
 }
 
@@ -326,6 +357,17 @@ service_t *service_new(const service_common_t *cfg)
         log_error("zmq.context_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
         goto fail;
     }
+    pthread_mutex_init(&self->zap.lock, NULL);
+    if (cfg->curve_secret[0]) { /* checked by service_curve_key_check */
+        if (zmq_curve_public(self->curve_public, cfg->curve_secret) != 0 ||
+            !zmq_z85_decode(self->zap.link_key, self->curve_public)) {
+            log_error("zmq.curve_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
+            goto fail;
+        }
+        self->zap.have_link_key = 1;
+        if (service_zap(self, NULL, NULL) != RC_OK)
+            goto fail;
+    }
     return self;
 fail:
     service_destroy(&self);
@@ -339,6 +381,12 @@ void service_destroy(service_t **self_p)
     if (!self_p || !*self_p)
         return;
     self = *self_p;
+    if (self->zap.running) {
+        atomic_store(&self->zap.stop, 1);
+        pthread_join(self->zap.thread, NULL);
+    } else if (self->zap.rep) {
+        zmq_close(self->zap.rep);
+    }
     while (self->nsockets > 0)
         zmq_close(self->sockets[--self->nsockets]);
     if (self->zmq)
@@ -464,12 +512,150 @@ void *service_socket(service_t *self, int type)
     return open_socket(self, type);
 }
 
+/* ---- ZAP (RFC 27) ---- */
+
+static int frame_is(zmq_msg_t *m, const char *text)
+{
+    return zmq_msg_size(m) == strlen(text) && memcmp(zmq_msg_data(m), text, strlen(text)) == 0;
+}
+
+/* zap_decide answers one request f[0..n): version, request id, domain,
+ * address, routing id, mechanism, credentials. */
+static void zap_decide(zap_t *z, zmq_msg_t *f, int n)
+{
+    const char *status = "400", *text = "refused";
+    char domain[64] = "", address[64] = "", user[64] = "";
+    if (n >= 4) {
+        snprintf(domain, sizeof domain, "%.*s",
+                 (int)(zmq_msg_size(&f[2]) < 63 ? zmq_msg_size(&f[2]) : 63),
+                 (const char *)zmq_msg_data(&f[2]));
+        snprintf(address, sizeof address, "%.*s",
+                 (int)(zmq_msg_size(&f[3]) < 63 ? zmq_msg_size(&f[3]) : 63),
+                 (const char *)zmq_msg_data(&f[3]));
+    }
+    if (n < 7 || !frame_is(&f[0], "1.0")) {
+        text = "not a ZAP 1.0 request";
+    } else if (!frame_is(&f[5], "CURVE") || zmq_msg_size(&f[6]) != 32) {
+        text = "CURVE only";
+    } else if (strcmp(domain, SERVICE_ZAP_DOMAIN) == 0) {
+        if (z->have_link_key && sodium_memcmp(zmq_msg_data(&f[6]), z->link_key, 32) == 0) {
+            status = "200";
+            text = "OK";
+            snprintf(user, sizeof user, "%s", SERVICE_ZAP_DOMAIN);
+            log_info("zmq.link_in", LOG_STR("address", address));
+        } else {
+            text = "not this deployment's link key";
+            log_warn("zmq.link_refused", LOG_STR("why", text), LOG_STR("address", address));
+        }
+    } else {
+        pthread_mutex_lock(&z->lock);
+        service_zap_fn fn = z->fn;
+        void *ctx = z->ctx;
+        pthread_mutex_unlock(&z->lock);
+        if (fn && fn(ctx, domain, zmq_msg_data(&f[6]), address, user)) {
+            status = "200";
+            text = "OK";
+        } else {
+            text = fn ? "unknown key" : "unknown domain";
+        }
+    }
+    zmq_send(z->rep, "1.0", 3, ZMQ_SNDMORE);
+    if (n >= 2)
+        zmq_send(z->rep, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+    else
+        zmq_send(z->rep, "", 0, ZMQ_SNDMORE);
+    zmq_send(z->rep, status, 3, ZMQ_SNDMORE);
+    zmq_send(z->rep, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(z->rep, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(z->rep, "", 0, 0);
+}
+
+static void *zap_main(void *arg)
+{
+    zap_t *z = arg;
+    while (!atomic_load(&z->stop)) {
+        zmq_pollitem_t item = {.socket = z->rep, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        zmq_msg_t f[8];
+        int n = 0, more = 1;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, z->rep, 0) < 0) {
+                zmq_msg_close(&m);
+                break;
+            }
+            more = zmq_msg_more(&m);
+            if (n < 8)
+                f[n++] = m;
+            else
+                zmq_msg_close(&m);
+        }
+        if (n)
+            zap_decide(z, f, n);
+        for (int k = 0; k < n; k++)
+            zmq_msg_close(&f[k]);
+    }
+    zmq_close(z->rep);
+    return NULL;
+}
+
+rc_err_t service_zap(service_t *self, service_zap_fn fn, void *ctx)
+{
+    zap_t *z = &self->zap;
+    pthread_mutex_lock(&z->lock);
+    if (fn) {
+        z->fn = fn;
+        z->ctx = ctx;
+    }
+    pthread_mutex_unlock(&z->lock);
+    if (z->running)
+        return RC_OK;
+    int linger = 0;
+    if (!(z->rep = zmq_socket(self->zmq, ZMQ_REP)) ||
+        zmq_setsockopt(z->rep, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(z->rep, "inproc://zeromq.zap.01") != 0) {
+        log_error("zmq.zap_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
+        return RC_EIO;
+    }
+    /* Bound here, before any CURVE socket binds; the thread owns it from now
+     * (pthread_create is the memory barrier ZeroMQ asks for). */
+    if (pthread_create(&z->thread, NULL, zap_main, z) != 0) {
+        log_error("zmq.zap_failed", LOG_STR("error", "cannot start its thread"));
+        return RC_EIO;
+    }
+    z->running = 1;
+    return RC_OK;
+}
+
+/* link_curve makes s a CURVE server (bind) or client (connect) of the
+ * links' key, when the deployment has one. */
+static int link_curve(service_t *self, void *s, int server)
+{
+    const char *sec = self->cfg->curve_secret, *domain = SERVICE_ZAP_DOMAIN;
+    int on = 1;
+    if (!self->curve_public[0])
+        return 0;
+    if (server)
+        return zmq_setsockopt(s, ZMQ_CURVE_SERVER, &on, sizeof on) ||
+               zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, SERVICE_CURVE_KEY_Z85) ||
+               zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain));
+    return zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, self->curve_public, SERVICE_CURVE_KEY_Z85) ||
+           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, self->curve_public, SERVICE_CURVE_KEY_Z85) ||
+           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, SERVICE_CURVE_KEY_Z85);
+}
+
 void *service_bind(service_t *self, int type, const char *endpoint)
 {
     void *s = open_socket(self, type);
 
     if (!s)
         return NULL;
+    if (link_curve(self, s, 1) != 0) {
+        log_error("zmq.curve_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
+        return NULL;
+    }
     if (zmq_bind(s, endpoint) != 0) {
         log_error("zmq.bind_failed", LOG_STR("type", socket_kind(type)),
                   LOG_STR("endpoint", endpoint), LOG_STR("error", zmq_strerror(zmq_errno())));
@@ -486,6 +672,10 @@ void *service_connect(service_t *self, int type, const char *endpoints, const ch
 
     if (!s)
         return NULL;
+    if (link_curve(self, s, 0) != 0) {
+        log_error("zmq.curve_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
+        return NULL;
+    }
     if (type == ZMQ_SUB && prefix && zmq_setsockopt(s, ZMQ_SUBSCRIBE, prefix, strlen(prefix))) {
         log_error("zmq.subscribe_failed", LOG_STR("error", zmq_strerror(zmq_errno())));
         return NULL;

@@ -34,26 +34,29 @@
 #include "rollcall/error.h"
 #include "rollcall/log.h"
 
-#define SERVICE_HOST_MAX     256
-#define SERVICE_SOCKET_MAX   108 /* sun_path */
-#define SERVICE_SECRET_MAX   512
-#define SERVICE_ENDPOINT_MAX 512 /* one endpoint, or a comma list for SUB sockets */
-#define SERVICE_HASH_KEY_HEX (2 * LOG_HASH_KEY_BYTES)
-#define SERVICE_POLL_MS      100 /* longest a main loop waits before it sees the stop flag */
-#define SERVICE_MAX_SOCKETS  8
+#define SERVICE_HOST_MAX      256
+#define SERVICE_SOCKET_MAX    108 /* sun_path */
+#define SERVICE_SECRET_MAX    512
+#define SERVICE_ENDPOINT_MAX  512 /* one endpoint, or a comma list for SUB sockets */
+#define SERVICE_HASH_KEY_HEX  (2 * LOG_HASH_KEY_BYTES)
+#define SERVICE_CURVE_KEY_Z85 40         /* a CURVE key as Z85 text */
+#define SERVICE_ZAP_DOMAIN    "rollcall" /* the ZAP domain of the links between services */
+#define SERVICE_POLL_MS       100 /* longest a main loop waits before it sees the stop flag */
+#define SERVICE_MAX_SOCKETS   8
 
 /* The keys every service has; each service's config struct holds one as
  * its member `common` and puts SERVICE_COMMON_CONFIG first in its table. */
 typedef struct {
     char redis_host[SERVICE_HOST_MAX];
     int redis_port;
-    char redis_socket[SERVICE_SOCKET_MAX];       /* unix socket; when set, host and port unused */
-    char redis_password[SERVICE_SECRET_MAX];     /* secret; AUTH is sent when not empty */
-    int64_t redis_connect_timeout_ms;            /* keep retrying the first connection this long */
-    int64_t redis_command_timeout_ms;            /* socket timeout for each Redis command */
-    int log_level;                               /* log_level_t */
-    int log_format;                              /* log_format_t */
-    char log_hash_key[SERVICE_HASH_KEY_HEX + 1]; /* secret; hex key for UPN hashes, "" = random */
+    char redis_socket[SERVICE_SOCKET_MAX];        /* unix socket; when set, host and port unused */
+    char redis_password[SERVICE_SECRET_MAX];      /* secret; AUTH is sent when not empty */
+    int64_t redis_connect_timeout_ms;             /* keep retrying the first connection this long */
+    int64_t redis_command_timeout_ms;             /* socket timeout for each Redis command */
+    int log_level;                                /* log_level_t */
+    int log_format;                               /* log_format_t */
+    char log_hash_key[SERVICE_HASH_KEY_HEX + 1];  /* secret; hex key for UPN hashes, "" = random */
+    char curve_secret[SERVICE_CURVE_KEY_Z85 + 1]; /* secret; the links' CURVE key, "" = plain */
 } service_common_t;
 
 /* Enum names for log_level and log_format, in log_level_t / log_format_t order. */
@@ -68,6 +71,10 @@ rc_err_t service_endpoints_check(const char *value, const char **why);
 
 /* service_hash_key_check accepts "" or SERVICE_HASH_KEY_HEX hex digits. */
 rc_err_t service_hash_key_check(const char *value, const char **why);
+
+/* service_curve_key_check accepts "" or a CURVE secret key in Z85 (40
+ * characters, as `rollcall keygen` writes it). */
+rc_err_t service_curve_key_check(const char *value, const char **why);
 
 #define SERVICE_COMMON_CONFIG(st)                                                                  \
     CONFIG_STRING("redis_host", st, common.redis_host, "127.0.0.1", "ROLLCALL_REDIS_HOST", NULL,   \
@@ -91,7 +98,12 @@ rc_err_t service_hash_key_check(const char *value, const char **why);
         CONFIG_SECRET("log_hash_key", st, common.log_hash_key, "ROLLCALL_LOG_HASH_KEY",            \
                       service_hash_key_check,                                                      \
                       "32 hex digits keying UPN hashes in logs; share it between services "        \
-                      "to correlate them; empty = random per process")
+                      "to correlate them; empty = random per process"),                            \
+        CONFIG_SECRET("curve_secret", st, common.curve_secret, "ROLLCALL_CURVE_SECRET",            \
+                      service_curve_key_check,                                                     \
+                      "CURVE secret key (Z85, `rollcall keygen`) shared by every service: the "    \
+                      "ZeroMQ links between them are encrypted and admit only it; empty = plain, " \
+                      "for loopback")
 
 /* What a service is, for the shared start-up code. */
 typedef struct {
@@ -161,6 +173,20 @@ void *service_bind(service_t *self, int type, const char *endpoint);
  * free it; a caller holding secrets wipes its *len bytes first) and *len.
  * RC_EIO or RC_ENOMEM with err ("<path>: <why>") set. */
 rc_err_t service_read_file(const char *path, char **text, size_t *len, char *err, size_t err_len);
+
+/* A ZAP decision for a domain other than the links' (see service_zap):
+ * fill user_id (NUL-ended, up to 63 bytes) and return 1 to admit a client
+ * presenting CURVE public key key[32] in domain, 0 to refuse. Called on the
+ * service's ZAP thread: it must only read what does not change. */
+typedef int (*service_zap_fn)(void *ctx, const char *domain, const uint8_t key[32],
+                              const char *address, char user_id[64]);
+
+/* service_zap makes sure a ZAP handler (RFC 27) serves the service's ZeroMQ
+ * context, on a thread of its own, and hands it fn for domains other than
+ * SERVICE_ZAP_DOMAIN. Call it before binding any CURVE socket: libzmq 4.3.4
+ * admits every client while no handler is bound. With curve_secret set,
+ * service_new has started one already (for the links); fn is then added. */
+rc_err_t service_zap(service_t *self, service_zap_fn fn, void *ctx);
 
 /* service_socket opens a socket of type, neither bound nor connected, for
  * a caller that must set options first (CURVE keys apply to the listeners

@@ -408,77 +408,27 @@ rc_err_t lafeed_apply(void *ctx, const wire_msg_t *msg)
 
 /* ---- ZAP (RFC 27) ---- */
 
-static void send_frame(void *s, const void *data, size_t len, int more)
+int lafeed_zap_admit(void *ctx, const char *domain, const uint8_t key[32], const char *address,
+                     char user_id[64])
 {
-    zmq_send(s, data, len, more ? ZMQ_SNDMORE : 0);
-}
-
-/* zap_answer decides one request: frames are version, request id, domain,
- * address, routing id, mechanism, credentials... */
-static void zap_answer(lafeed_t *self, void *zap, zmq_msg_t *f, int n)
-{
-    const char *status = "400", *text = "unknown key", *la = NULL, *label = NULL;
-    char address[64] = "";
-    if (n >= 4)
-        snprintf(address, sizeof address, "%.*s",
-                 (int)(zmq_msg_size(&f[3]) < 63 ? zmq_msg_size(&f[3]) : 63),
-                 (const char *)zmq_msg_data(&f[3]));
-    if (n < 7 || zmq_msg_size(&f[0]) != 3 || memcmp(zmq_msg_data(&f[0]), "1.0", 3) != 0)
-        text = "not a ZAP 1.0 request";
-    else if (zmq_msg_size(&f[2]) != strlen(LAFEED_ZAP_DOMAIN) ||
-             memcmp(zmq_msg_data(&f[2]), LAFEED_ZAP_DOMAIN, strlen(LAFEED_ZAP_DOMAIN)) != 0)
-        text = "unknown domain";
-    else if (zmq_msg_size(&f[5]) != 5 || memcmp(zmq_msg_data(&f[5]), "CURVE", 5) != 0)
-        text = "CURVE only";
-    else if (zmq_msg_size(&f[6]) == 32 &&
-             (la = lafeed_clients_find(self->clients, zmq_msg_data(&f[6]), &label)) != NULL) {
-        status = "200";
-        text = "OK";
-    }
+    lafeed_t *self = ctx;
+    const char *la = NULL, *label = NULL, *why = "unknown key";
+    if (strcmp(domain, LAFEED_ZAP_DOMAIN) != 0)
+        why = "unknown domain";
+    else
+        la = lafeed_clients_find(self->clients, key, &label);
+    /* On the service's ZAP thread: the clients are read only; the counters
+     * are atomic. */
     if (la) {
-        self->stats.zap_ok++;
+        __atomic_add_fetch(&self->stats.zap_ok, 1, __ATOMIC_RELAXED);
+        snprintf(user_id, 64, "%s", la);
         log_info("lafeed.client_in", LOG_STR("la", la), LOG_STR("client", label),
                  LOG_STR("address", address));
-    } else {
-        self->stats.zap_refused++;
-        log_warn("lafeed.client_refused", LOG_STR("why", text), LOG_STR("address", address));
+        return 1;
     }
-    send_frame(zap, "1.0", 3, 1);
-    if (n >= 2)
-        send_frame(zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), 1);
-    else
-        send_frame(zap, "", 0, 1);
-    send_frame(zap, status, 3, 1);
-    send_frame(zap, text, strlen(text), 1);
-    send_frame(zap, la ? la : "", la ? strlen(la) : 0, 1);
-    send_frame(zap, "", 0, 0);
-}
-
-void lafeed_on_zap(lafeed_t *self, void *zap)
-{
-    for (int i = 0; i < MAX_READS; i++) {
-        zmq_msg_t f[MAX_FRAMES];
-        int n = 0, more = 1, got = 0;
-        while (more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, zap, n == 0 && !got ? ZMQ_DONTWAIT : 0) < 0) {
-                zmq_msg_close(&m);
-                break;
-            }
-            got = 1;
-            more = zmq_msg_more(&m);
-            if (n < MAX_FRAMES)
-                f[n++] = m;
-            else
-                zmq_msg_close(&m);
-        }
-        if (!got)
-            return;
-        zap_answer(self, zap, f, n);
-        for (int k = 0; k < n; k++)
-            zmq_msg_close(&f[k]);
-    }
+    __atomic_add_fetch(&self->stats.zap_refused, 1, __ATOMIC_RELAXED);
+    log_warn("lafeed.client_refused", LOG_STR("why", why), LOG_STR("address", address));
+    return 0;
 }
 
 /* ---- subscriptions ---- */

@@ -19,8 +19,8 @@
  * event_id.
  *
  * Every LA socket is a CURVE server under one secret key, in ZAP domain
- * LAFEED_ZAP_DOMAIN. The ZAP handler (lafeed_on_zap, a REP socket bound to
- * LAFEED_ZAP_ENDPOINT before them) looks the client's public key up in the
+ * LAFEED_ZAP_DOMAIN. The service's ZAP handler (service_zap, started before
+ * they bind) asks lafeed_zap_admit, which looks the client's public key up in the
  * clients file and answers 200 with the key's LA code as the User-Id, or 400.
  * libzmq lets every client in when no handler is bound, so the handler must
  * be bound before the CURVE sockets. The XPUB socket is in manual mode: each
@@ -45,13 +45,12 @@
 #include "rollcall/error.h"
 #include "rollcall/ids.h"
 
-#define LAFEED_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define LAFEED_ZAP_DOMAIN   "rollcall-la"
-#define LAFEED_KEY_Z85      40   /* characters of a Z85 CURVE key */
-#define LAFEED_LABEL_MAX    64   /* bytes of a client's label */
-#define LAFEED_ERR_MAX      160  /* bytes of a load error, NUL included */
-#define LAFEED_MAX_CLIENTS  4096 /* lines of a clients file */
-#define LAFEED_PAGE         200  /* entries in one replay answer */
+#define LAFEED_ZAP_DOMAIN  "rollcall-la"
+#define LAFEED_KEY_Z85     40   /* characters of a Z85 CURVE key */
+#define LAFEED_LABEL_MAX   64   /* bytes of a client's label */
+#define LAFEED_ERR_MAX     160  /* bytes of a load error, NUL included */
+#define LAFEED_MAX_CLIENTS 4096 /* lines of a clients file */
+#define LAFEED_PAGE        200  /* entries in one replay answer */
 
 /* One entry of an LA's log. */
 typedef struct {
@@ -157,9 +156,10 @@ rc_err_t lafeed_apply(void *ctx, const wire_msg_t *msg);
 /* lafeed_position is the feed_position_fn: the school's stored position. */
 rc_err_t lafeed_position(void *ctx, const char *urn, uint64_t *position);
 
-/* lafeed_on_zap answers every ZAP request waiting on zap (a REP bound to
- * LAFEED_ZAP_ENDPOINT), without blocking. */
-void lafeed_on_zap(lafeed_t *self, void *zap);
+/* lafeed_zap_admit is the service_zap_fn (common/service.h) for
+ * LAFEED_ZAP_DOMAIN: a listed key is let in with its LA as the user id. */
+int lafeed_zap_admit(void *ctx, const char *domain, const uint8_t key[32], const char *address,
+                     char user_id[64]);
 
 /* lafeed_on_subscribe reads the (un)subscriptions waiting on the XPUB
  * socket, without blocking, applying those inside the sender's LA and

@@ -16,12 +16,13 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* open_la_sockets binds the ZAP handler, then the CURVE XPUB and ROUTER
- * (libzmq lets every client in while no handler is bound). */
-static rc_err_t open_la_sockets(service_t *svc, const reports_config_t *cfg, void **zap,
+/* open_la_sockets makes sure the ZAP handler runs and asks lf about LA keys,
+ * then binds the CURVE XPUB and ROUTER (libzmq lets every client in while
+ * no handler is bound). */
+static rc_err_t open_la_sockets(service_t *svc, const reports_config_t *cfg, lafeed_t *lf,
                                 void **la_pub, void **replay)
 {
-    if (!(*zap = service_bind(svc, ZMQ_REP, LAFEED_ZAP_ENDPOINT)))
+    if (service_zap(svc, lafeed_zap_admit, lf) != RC_OK)
         return RC_EIO;
     if (!(*la_pub = service_socket(svc, ZMQ_XPUB)) ||
         lafeed_listen(*la_pub, cfg->la_curve_secret, cfg->la_pub_endpoint) != RC_OK)
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
     lafeed_clients_t *clients = NULL;
     lafeed_t *lf = NULL;
     feed_t *feed = NULL;
-    void *sub, *zap = NULL, *la_pub = NULL, *replay = NULL;
+    void *sub, *la_pub = NULL, *replay = NULL;
     zmq_pollitem_t items[5];
     char la_pub_at[SERVICE_ENDPOINT_MAX] = "", replay_at[SERVICE_ENDPOINT_MAX] = "";
     char err[REPORTS_ERR_MAX], cerr[LAFEED_ERR_MAX];
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
     if (!(lf = lafeed_new(service_redis(svc), clients)) || lafeed_install(lf) != RC_OK)
         goto out;
     if (cfg.la_curve_secret[0]) {
-        if (open_la_sockets(svc, &cfg, &zap, &la_pub, &replay) != RC_OK)
+        if (open_la_sockets(svc, &cfg, lf, &la_pub, &replay) != RC_OK)
             goto out;
         lafeed_set_pub(lf, la_pub);
         service_endpoint(la_pub, la_pub_at, sizeof la_pub_at);
@@ -119,8 +120,7 @@ int main(int argc, char **argv)
         items[n++] = (zmq_pollitem_t){.socket = sub, .events = ZMQ_POLLIN};
         items[n++] =
             (zmq_pollitem_t){.socket = NULL, .fd = http_server_fd(http), .events = ZMQ_POLLIN};
-        if (zap) {
-            items[n++] = (zmq_pollitem_t){.socket = zap, .events = ZMQ_POLLIN};
+        if (la_pub) {
             items[n++] = (zmq_pollitem_t){.socket = la_pub, .events = ZMQ_POLLIN};
             items[n++] = (zmq_pollitem_t){.socket = replay, .events = ZMQ_POLLIN};
         }
@@ -131,12 +131,10 @@ int main(int argc, char **argv)
         if (items[0].revents & ZMQ_POLLIN)
             feed_on_readable(feed);
         http_server_run(http);
-        if (zap) {
+        if (la_pub) {
             if (items[2].revents & ZMQ_POLLIN)
-                lafeed_on_zap(lf, zap);
-            if (items[3].revents & ZMQ_POLLIN)
                 lafeed_on_subscribe(lf, la_pub);
-            if (items[4].revents & ZMQ_POLLIN)
+            if (items[3].revents & ZMQ_POLLIN)
                 lafeed_on_replay(lf, replay);
         }
         int64_t now = now_ms();
@@ -176,9 +174,9 @@ out:
     }
     http_server_destroy(&http);
     feed_destroy(&feed);
-    lafeed_destroy(&lf);
     reports_api_destroy(&api);
-    service_destroy(&svc);
+    service_destroy(&svc); /* first: its ZAP thread may be asking lf and the clients */
+    lafeed_destroy(&lf);
     reports_tokens_destroy(&tokens);
     lafeed_clients_destroy(&clients);
     log_info("service.stopped", LOG_INT("status", status));
