@@ -107,3 +107,16 @@ Test(date, iso_rejects)
         cr_assert_eq(time_parse_iso(bad_value[i], strlen(bad_value[i]), &t, NULL), RC_EINVAL, "%s",
                      bad_value[i]);
 }
+
+Test(date, yyyymmdd_numbers_both_ways)
+{
+    rc_date_t d;
+    cr_assert_eq(date_parse("2025-09-10", 10, &d), RC_OK);
+    cr_assert_eq(date_to_number(d), 20250910);
+    cr_assert_eq(date_from_number(20250910), d);
+    cr_assert_eq(date_to_number(RC_DATE_NONE), 0, "none is 0");
+    cr_assert_eq(date_from_number(20240229), date_from_ymd(2024, 2, 29), "a leap day");
+    const long bad[] = {0, -20250910, 20230229, 20251301, 20250900, 20250931, 18991231, 22000101};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_expect_eq(date_from_number(bad[i]), RC_DATE_NONE, "%ld is no date", bad[i]);
+}

@@ -21,6 +21,24 @@ rc_date_t date_from_ymd(int y, int m, int d)
     return (rc_date_t)(era * 146097 + (int)doe - 719468);
 }
 
+int32_t date_to_number(rc_date_t date)
+{
+    int y, m, d;
+    if (date == RC_DATE_NONE)
+        return 0;
+    date_to_ymd(date, &y, &m, &d);
+    return y * 10000 + m * 100 + d;
+}
+
+rc_date_t date_from_number(long n)
+{
+    int y = (int)(n / 10000), m = (int)(n / 100 % 100), d = (int)(n % 100);
+    if (n <= 0 || y < RC_YEAR_MIN || y > RC_YEAR_MAX || m < 1 || m > 12 || d < 1 ||
+        d > date_days_in_month(y, m))
+        return RC_DATE_NONE;
+    return date_from_ymd(y, m, d);
+}
+
 void date_to_ymd(rc_date_t date, int *y, int *m, int *d)
 {
     const int z = date + 719468;

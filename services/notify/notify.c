@@ -892,10 +892,8 @@ static void start_send(notify_t *self, const message_t *m, rc_time_t now, int lo
                          r.msg.text ? r.msg.text : "", r.msg.subject ? r.msg.subject : "");
         freeReplyObject(x);
         /* The school's print queue, by date (reports' letters list). */
-        int y, mo, d;
-        date_to_ymd(m->date, &y, &mo, &d);
-        x = redisCommand(self->wr, "ZADD rn:letters:{%s} %d %s", m->urn, y * 10000 + mo * 100 + d,
-                         m->key);
+        x = redisCommand(self->wr, "ZADD rn:letters:{%s} %d %s", m->urn,
+                         (int)date_to_number(m->date), m->key);
         freeReplyObject(x);
         rendered_free(&r);
         finish(self, m, "sent", 0, DELIVERY_SENT, NULL, "print", 0, "");

@@ -16,7 +16,6 @@
 #include "rollcall/log.h"
 
 #define MAX_READS   4096 /* messages one on_* call takes, so no socket starves the rest */
-#define MAX_FRAMES  8    /* frames of a ZAP request we look at */
 #define REQUEST_MAX 256  /* bytes of a replay request */
 
 /* The function appends only when the school's position is behind seq and

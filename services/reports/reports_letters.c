@@ -89,11 +89,8 @@ rc_err_t reports_list_letters(redisContext *rd, const char *urn, const reports_q
     (void)why;
     *rows = NULL;
     *total = 0;
-    if (q->since != RC_DATE_NONE) {
-        int y, m, d;
-        date_to_ymd(q->since, &y, &m, &d);
-        snprintf(min, sizeof min, "%d", y * 10000 + m * 100 + d);
-    }
+    if (q->since != RC_DATE_NONE)
+        snprintf(min, sizeof min, "%d", (int)date_to_number(q->since));
     /* Newest first; the same date in key order, so pages are stable. */
     redisReply *c = redisCommand(rd, "ZCOUNT rn:letters:{%s} %s +inf", urn, min);
     if (!c || c->type != REDIS_REPLY_INTEGER) {

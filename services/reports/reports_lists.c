@@ -240,21 +240,6 @@ out:
     return rc;
 }
 
-/* in_csv is true when name[0..len) is one of the comma-separated list. */
-static int in_csv(const char *list, const char *name, size_t len)
-{
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, ", ");
-        if (n == len && strncmp(p, name, len) == 0)
-            return 1;
-        p += n;
-        if (*p != ',')
-            break;
-        p++;
-    }
-    return 0;
-}
-
 /* known_names checks q's band and stage against the school's policy, as
  * rules recorded it (docs/reports-data.md): a name the policy does not have
  * is a mistake to tell, not an empty list. RC_EINVAL with why. */
@@ -270,7 +255,7 @@ static rc_err_t known_names(redisContext *rd, const char *urn, const reports_que
     }
     const char *bands = reports_str(r->element[0]), *stages = reports_str(r->element[1]);
     rc_err_t rc = RC_OK;
-    if (q->band[0] && bands && bands[0] && !in_csv(bands, q->band, strlen(q->band))) {
+    if (q->band[0] && bands && bands[0] && !reports_in_list(bands, q->band, strlen(q->band))) {
         snprintf(why, REPORTS_WHY_MAX, "band=%.40s: not a band of the school's policy (%.60s)",
                  q->band, bands);
         rc = RC_EINVAL;
@@ -290,7 +275,7 @@ static rc_err_t known_names(redisContext *rd, const char *urn, const reports_que
                      q->stage, (int)(tl < 40 ? tl : 40), q->stage);
             rc = RC_EINVAL;
         } else if (strcmp(colon + 1, "none") != 0 &&
-                   !in_csv(ladder, colon + 1, strlen(colon + 1))) {
+                   !reports_in_list(ladder, colon + 1, strlen(colon + 1))) {
             int ll = (int)strcspn(ladder, " ");
             snprintf(why, REPORTS_WHY_MAX, "stage=%.40s: no such stage on that track (%.*s, none)",
                      q->stage, ll < 60 ? ll : 60, ladder);
@@ -343,17 +328,6 @@ out:
 }
 
 /* ---- reviews ---- */
-
-/* ymd_date reads a YYYYMMDD score; RC_DATE_NONE when it is not one. */
-static rc_date_t ymd_date(long v)
-{
-    char s[48];
-    rc_date_t d;
-    if (v < 10000101 || v > 99991231)
-        return RC_DATE_NONE;
-    snprintf(s, sizeof s, "%04ld-%02ld-%02ld", v / 10000, v / 100 % 100, v % 100);
-    return date_parse(s, strlen(s), &d) == RC_OK ? d : RC_DATE_NONE;
-}
 
 /* review_rows fills each row's names and stage: one pipelined round trip. */
 static rc_err_t review_names(redisContext *rd, const char *urn, json_t *rows)
@@ -423,7 +397,7 @@ rc_err_t reports_list_reviews(redisContext *rd, const char *urn, const reports_q
     for (size_t i = 0; r[1]->type == REDIS_REPLY_ARRAY && i + 1 < r[1]->elements; i += 2) {
         const char *member = reports_str(r[1]->element[i]);
         const char *score = reports_str(r[1]->element[i + 1]);
-        rc_date_t d = ymd_date(score ? strtol(score, NULL, 10) : 0);
+        rc_date_t d = date_from_number(score ? strtol(score, NULL, 10) : 0);
         /* Without a today (rules has not run yet) every review is listed. */
         if (!member || d == RC_DATE_NONE || (today != RC_DATE_NONE && d > today + q->within_days))
             continue;

@@ -65,19 +65,6 @@ static int by_band_name(const void *a, const void *b)
                   json_string_value(json_object_get(*(json_t *const *)b, "band")));
 }
 
-/* in_list is true when name is one of the comma-separated list. */
-static int in_list(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; p && *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == len && strncmp(p, name, len) == 0)
-            return 1;
-        p += n + (p[n] == ',');
-    }
-    return 0;
-}
-
 /* bands lists band:<name> counters as [{"band", "pupils"}]: the policy's
  * bands in its order (order, comma-separated; every one, 0 when empty), then
  * any others by name. */
@@ -96,7 +83,8 @@ static json_t *bands(const json_t *c, const char *order)
     }
     json_object_foreach((json_t *)c, k, v)
     {
-        if (strncmp(k, "band:", 5) == 0 && k[5] && !in_list(order, k + 5) &&
+        if (strncmp(k, "band:", 5) == 0 && k[5] &&
+            !(order && reports_in_list(order, k + 5, strlen(k + 5))) &&
             n < sizeof list / sizeof list[0])
             list[n++] = json_pack("{s:s,s:I}", "band", k + 5, "pupils", json_integer_value(v));
     }

@@ -78,6 +78,20 @@ json_t *reports_pct(json_int_t part, json_int_t whole)
     return json_real(round(1000.0 * (double)part / (double)whole) / 10.0);
 }
 
+int reports_in_list(const char *list, const char *name, size_t len)
+{
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ", ");
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        p += n;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    return 0;
+}
+
 const char *reports_str(const redisReply *r)
 {
     return r && r->type == REDIS_REPLY_STRING ? r->str : NULL;

@@ -65,6 +65,11 @@ void reports_row_cmd_append(reports_row_cmd_t *c, redisContext *rd, const char *
  * the reply to the HMGET c describes. */
 void reports_pupil_fields_named(json_t *o, const reports_row_cmd_t *c, const redisReply *vals);
 
+/* reports_in_list is true when name[0..len) is one of the comma-separated
+ * list, which ends at its end or at a space ("green,amber,red"; a ladder
+ * "stage_1,stage_2 lateness=..." of rs:school's stage_order). */
+int reports_in_list(const char *list, const char *name, size_t len);
+
 /* reports_str is the reply's string, or NULL when it is not one. */
 const char *reports_str(const redisReply *r);
 

@@ -38,9 +38,10 @@ typedef struct {
     rc_date_t today;  /* RC_DATE_NONE until the first mark or tick */
     int minute;       /* of the day, local; 0 until the first tick */
     calendar_t *cal;
-    const policy_t *policy; /* borrowed from rules_t's cache */
-    int all_loaded;         /* every pupil with state is in pupils[] */
-    pupil_t *pupils;        /* sorted by upn */
+    const policy_t *policy;                                     /* borrowed from rules_t's cache */
+    char band_order[AGG_ORDER_MAX], stage_order[AGG_ORDER_MAX]; /* the policy's, for reports */
+    int all_loaded;  /* every pupil with state is in pupils[] */
+    pupil_t *pupils; /* sorted by upn */
     size_t n, cap;
 } school_t;
 
@@ -215,6 +216,7 @@ static rc_err_t school_row(rules_t *self, school_t *s, char why[POLICY_ERR_MAX])
         err = RC_ENOTFOUND;
     } else {
         snprintf(s->la, sizeof s->la, "%s", la->str);
+        agg_policy_order(s->policy, s->band_order, s->stage_order);
     }
     freeReplyObject(r);
     return err;
@@ -633,13 +635,12 @@ static rc_err_t commit(rules_t *self, school_t *s)
     char target[16] = "";
     if (s->policy->target_pct > 0.0)
         snprintf(target, sizeof target, "%.1f", s->policy->target_pct);
-    char bands[AGG_ORDER_MAX], stages[AGG_ORDER_MAX];
-    agg_policy_order(s->policy, bands, stages);
     self->queued += agg_delta_flush(self->delta, self->wr, s->urn);
     queue(self,
           "HSET rs:school:{%s} pos %" PRIu64 " out %" PRIu64
           " today %s minute %d policy %s target_pct %s band_order %s stage_order %s",
-          s->urn, seq, s->out, today, s->minute, s->policy->name, target, bands, stages);
+          s->urn, seq, s->out, today, s->minute, s->policy->name, target, s->band_order,
+          s->stage_order);
     queue(self, "SET rs:out:{%s} %" PRIu64, s->urn, s->out); /* the outbox's tail, for feeds */
     redisAppendCommand(self->wr, "EXEC");
     int ok = 1;

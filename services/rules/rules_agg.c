@@ -21,15 +21,6 @@ static const struct {
                {PUPIL_SOCIAL_WORKER, "social_worker"}};
 #define NCOHORTS (sizeof cohorts / sizeof cohorts[0])
 
-static int32_t ymd(rc_date_t d)
-{
-    int y, m, day;
-    if (d == RC_DATE_NONE)
-        return 0;
-    date_to_ymd(d, &y, &m, &day);
-    return y * 10000 + m * 100 + day;
-}
-
 void agg_contrib_make(agg_contrib_t *out, const policy_t *p, const pupil_policy_state_t *ps,
                       const metrics_t *m, int year, unsigned flags)
 {
@@ -56,7 +47,7 @@ void agg_contrib_make(agg_contrib_t *out, const policy_t *p, const pupil_policy_
         const char *stage = policy_eval_stage_id(p, ps, t);
         snprintf(out->t[t].track, sizeof out->t[t].track, "%s", p->tracks[t].id);
         snprintf(out->t[t].stage, sizeof out->t[t].stage, "%s", stage[0] ? stage : "none");
-        out->t[t].review = ps->tracks[t].stage > 0 ? ymd(ps->tracks[t].review_date) : 0;
+        out->t[t].review = ps->tracks[t].stage > 0 ? date_to_number(ps->tracks[t].review_date) : 0;
     }
 }
 

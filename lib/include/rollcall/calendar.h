@@ -20,9 +20,6 @@ typedef enum { SESSION_AM = 0, SESSION_PM = 1 } session_t;
 #define SESS_ALL    (SESS_AM | SESS_PM)
 #define SESS_BIT(s) (1u << (unsigned)(s))
 
-/* A date no calendar holds: returned when a walk runs off the calendar. */
-#define RC_DATE_NONE INT32_MIN
-
 /* The longest calendar accepted, in days from first term day to last. */
 #define CALENDAR_MAX_DAYS (366 * 12)
 

@@ -22,6 +22,10 @@ typedef int64_t rc_time_t;
 
 /* Bounds every parser enforces: far enough for any pupil's record, near
  * enough that day numbers and microseconds never overflow. */
+/* No date: what a calendar walk returns when it runs off the calendar, and
+ * "none" wherever a date is optional. */
+#define RC_DATE_NONE INT32_MIN
+
 #define RC_YEAR_MIN 1900
 #define RC_YEAR_MAX 2199
 
@@ -31,6 +35,12 @@ rc_date_t date_from_ymd(int y, int m, int d);
 
 /* date_to_ymd splits a day number into year, month (1-12) and day (1-31). */
 void date_to_ymd(rc_date_t date, int *y, int *m, int *d);
+
+/* date_to_number writes date as the integer YYYYMMDD (20250910), the form
+ * Redis sorted sets score dates by; 0 for RC_DATE_NONE. date_from_number
+ * reads one back: RC_DATE_NONE when n is not a valid date in range. */
+int32_t date_to_number(rc_date_t date);
+rc_date_t date_from_number(long n);
 
 /* date_days_in_month returns 28..31 for a month (1-12) of year y. */
 int date_days_in_month(int y, int m);
