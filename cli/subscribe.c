@@ -645,10 +645,14 @@ int keygen_main(int argc, char **argv)
     if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         fputs("Usage: rollcall keygen NAME\n"
               "\n"
-              "Writes a new CURVE key pair for the LA referral feed: NAME.key, the secret key\n"
-              "(mode 0600; reports' la_curve_secret_file, or a subscriber's --key), and\n"
-              "NAME.pub, the public key (a subscriber's --server-key, or a line of reports'\n"
-              "la_clients_file). Existing files are never overwritten.\n",
+              "Writes a new CURVE key pair: NAME.key, the secret key (mode 0600) and NAME.pub,\n"
+              "the public key. Existing files are never overwritten.\n"
+              "\n"
+              "For the LA referral feed: reports' la_curve_secret_file is a NAME.key and its\n"
+              "NAME.pub the subscribers' --server-key; a subscriber's NAME.key is its --key\n"
+              "and its NAME.pub a line of reports' la_clients_file (docs/la-feed.md).\n"
+              "For the links between services: every service's curve_secret_file is the\n"
+              "same NAME.key (deploy/README.md).\n",
               stdout);
         return EXIT_OK;
     }
